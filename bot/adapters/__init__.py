@@ -1,0 +1,1 @@
+"""Platform adapters: convert events in, render replies out."""

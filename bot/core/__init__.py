@@ -1,0 +1,1 @@
+"""Platform-free core: messages, knowledge types, matching, the handler and its ports."""

@@ -1,0 +1,483 @@
+"""The shared handler: one IncomingMessage in, a list of Replies out, whatever the platform."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.core.knowledge import ENTRY_IDS, Content, Entry, KnowledgeBase
+from bot.core.lexicon import SMALLTALK_WORDS, STEP_WORDS, THANKS_WORDS
+from bot.core.matching import Match, Matcher
+from bot.core.messages import Button, IncomingMessage, Link, Reply
+from bot.core.ports import Clock, Store, Translations, Translator, UserKey, UserState
+from bot.core.text import MAX_INPUT_CHARS, fold, normalize
+
+#: Slack's limit on a button label; the strictest of the platforms.
+MAX_BUTTON_LABEL = 75
+
+_COMMAND_PREFIX = re.compile(r"^\s*/?(?:hoc)(?:@\w+)?(?:\s+|$)", re.IGNORECASE)
+_SLASH = re.compile(r"^\s*/(\w+)(?:@\w+)?", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
+
+#: Command words and their aliases (folded). The canonical names are the English ones.
+COMMANDS: dict[str, str] = {
+    "help": "help",
+    "aide": "help",
+    "start": "help",
+    "menu": "help",
+    "steps": "steps",
+    "etapes": "steps",
+    "step": "step",
+    "etape": "step",
+    "lang": "lang",
+    "langue": "lang",
+    "language": "lang",
+    "topics": "topics",
+    "sujets": "topics",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerSettings:
+    """What the handler needs from configuration.
+
+    Attributes:
+        default_locale: Language for users whose language is unknown (``HOC_DEFAULT_LOCALE``).
+        country: District country overriding the one derived from the locale (``HOC_COUNTRY``).
+        max_input: Longest message read; the rest is cut with a notice.
+    """
+
+    default_locale: str = "fr"
+    country: str | None = None
+    max_input: int = MAX_INPUT_CHARS
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """Everything known while answering one message."""
+
+    msg: IncomingMessage
+    key: UserKey
+    user: UserState
+    lang: str
+    locale: str
+    t: Translator
+
+
+CommandFn = Callable[[Turn, str], list[Reply]]
+
+
+class Handler:
+    """Answers messages from the knowledge base; never sends anything itself."""
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        translations: Translations,
+        store: Store,
+        clock: Clock,
+        settings: HandlerSettings | None = None,
+        matcher: Matcher | None = None,
+    ) -> None:
+        self.kb = kb
+        self.matcher = matcher or Matcher(kb)
+        self.translations = translations
+        self.store = store
+        self.clock = clock
+        self.settings = settings or HandlerSettings()
+        self.commands: dict[str, CommandFn] = {
+            "help": self._help,
+            "steps": self._steps,
+            "topics": self._topics,
+            "step": self._step,
+            "lang": self._lang,
+        }
+        self.aliases: dict[str, str] = dict(COMMANDS)
+        self.help_lines: list[Callable[[Translator], list[str]]] = []
+        self.welcome: Callable[[Turn], Reply] | None = None
+
+    # ----------------------------------------------------------------- entry point
+    def handle(self, msg: IncomingMessage) -> list[Reply]:
+        """Answer one message: a command, a button press, small talk or a question."""
+        text = _CONTROL.sub(" ", msg.text or "")
+        notices: list[Reply] = []
+        cut = len(text) > self.settings.max_input
+        if cut:
+            text = text[: self.settings.max_input]
+        key = UserKey(msg.platform, msg.workspace, msg.user)
+        user = self.store.get_user(key)
+        first_contact = user is None
+        if user is None:
+            user = UserState(
+                key=key,
+                chat=msg.chat,
+                locale_hint=msg.locale_hint,
+                tz=msg.tz_hint,
+                created_at=self.clock.now(),
+            )
+        elif (msg.locale_hint and msg.locale_hint != user.locale_hint) or (
+            msg.chat and msg.chat != user.chat
+        ):
+            user = dataclasses.replace(
+                user, locale_hint=msg.locale_hint or user.locale_hint, chat=msg.chat or user.chat
+            )
+        detected = None
+        if not user.locale and not msg.locale_hint and not msg.action:
+            detected = self.matcher.detect_language(text)
+        locale = (
+            user.locale or msg.locale_hint or detected or user.locale_hint or self.settings.default_locale
+        )
+        lang = self.translations.negotiate(locale, self.settings.default_locale)
+        turn = Turn(msg, key, user, lang, locale, self.translations.get(lang))
+        if cut:
+            notices.append(
+                Reply(
+                    turn.t.gettext("Your message was long: I read only its first {count} characters.").format(
+                        count=self.settings.max_input
+                    ),
+                    lang=lang,
+                    kind="notice",
+                )
+            )
+        replies = self._dispatch(turn, text, first_contact)
+        self._save(turn, first_contact)
+        if first_contact and self.welcome is not None and not any(r.kind == "help" for r in replies):
+            notices.insert(0, self.welcome(turn))
+        return notices + replies
+
+    def _save(self, turn: Turn, first_contact: bool) -> None:
+        """Record first contact and what the platform told us; commands saved their own changes."""
+        current = self.store.get_user(turn.key)
+        if current is None:
+            self.store.save_user(dataclasses.replace(turn.user, welcomed=True))
+        elif not current.welcomed or (current.locale_hint, current.chat) != (
+            turn.user.locale_hint,
+            turn.user.chat,
+        ):
+            self.store.save_user(
+                dataclasses.replace(
+                    current, welcomed=True, locale_hint=turn.user.locale_hint, chat=turn.user.chat
+                )
+            )
+
+    def _dispatch(self, turn: Turn, text: str, first_contact: bool) -> list[Reply]:
+        if turn.msg.action:
+            return self._action(turn, text.strip())
+        command, args = self.parse_command(text)
+        if command is not None:
+            return self.commands[command](turn, args)
+        folded = normalize(text)
+        if not folded:
+            return self._help(turn, "")
+        small = self._smalltalk(turn, folded)
+        if small is not None:
+            return small
+        step = self._step_question(folded)
+        if step is not None:
+            return self._step(turn, str(step))
+        return self.answer(turn, text)
+
+    def register(self, name: str, fn: CommandFn, *aliases: str) -> None:
+        """Add a command (extensions such as onboarding use this)."""
+        self.commands[name] = fn
+        self.aliases[name] = name
+        for alias in aliases:
+            self.aliases[fold(alias)] = name
+
+    # ----------------------------------------------------------------- parsing
+    def parse_command(self, text: str) -> tuple[str | None, str]:
+        """``("step", "2")`` for ``/hoc step 2``, ``step 2`` or ``/step 2``; ``(None, text)`` otherwise."""
+        stripped = text.strip()
+        had_prefix = bool(_COMMAND_PREFIX.match(stripped))
+        if had_prefix:
+            stripped = _COMMAND_PREFIX.sub("", stripped, count=1)
+        else:
+            slash = _SLASH.match(stripped)
+            if slash:
+                stripped = stripped[1:]
+                stripped = re.sub(r"^(\w+)@\w+", r"\1", stripped)
+        if not stripped:
+            return ("help", "") if had_prefix else (None, text)
+        head, _, rest = stripped.partition(" ")
+        name = self.aliases.get(fold(head))
+        if name is None:
+            return (None, stripped if had_prefix else text)
+        return name, rest.strip()
+
+    def _step_question(self, folded: str) -> int | None:
+        """``étape 3``, ``step 3 ?``, ``3단계``: a short question naming a step by its number."""
+        words = folded.split()
+        if len(words) > 4:
+            return None
+        for i, word in enumerate(words):
+            for step_word in STEP_WORDS:
+                if word == step_word and i + 1 < len(words) and words[i + 1] in "12345":
+                    return int(words[i + 1])
+                if word.endswith(step_word) and word[: -len(step_word)] in {"1", "2", "3", "4", "5"}:
+                    return int(word[: -len(step_word)])
+        return None
+
+    def _smalltalk(self, turn: Turn, folded: str) -> list[Reply] | None:
+        words = folded.split()
+        if not words or len(words) > 6 or any(w not in SMALLTALK_WORDS for w in words):
+            return None
+        t = turn.t
+        if any(w in THANKS_WORDS for w in words):
+            return [
+                Reply(
+                    t.gettext("You're welcome! Ask me anything else about the guide."),
+                    lang=turn.lang,
+                    kind="smalltalk",
+                )
+            ]
+        return [
+            Reply(
+                t.gettext(
+                    "Hello! I help you bring every school of your district into the Hour of Code. "
+                    "Ask me a question, or pick a topic."
+                ),
+                buttons=self._topic_buttons(turn),
+                lang=turn.lang,
+                kind="smalltalk",
+            )
+        ]
+
+    # ----------------------------------------------------------------- answering
+    def answer(self, turn: Turn, text: str) -> list[Reply]:
+        """Answer a free-text question from the knowledge base."""
+        match = self.matcher.match(text)
+        meta: dict[str, object] = {"score": match.score, "suggestions": list(match.suggestions)}
+        reply = None
+        if match.decision == "answer" and match.topic:
+            entry = self.kb.get(match.topic)
+            if entry is not None:
+                reply = self.entry_reply(turn, entry)
+        elif match.decision == "clarify" and match.suggestions:
+            reply = self._clarify(turn, match)
+        if reply is None:
+            reply = self._fallback(turn)
+        reply.meta.update(meta)
+        return [reply]
+
+    def content_lang(self, entry: Entry, turn: Turn) -> str:
+        """The language of ``entry`` to show this user."""
+        base = turn.locale.replace("_", "-").split("-")[0].lower()
+        code, _ = entry.best(base, self.settings.default_locale)
+        return code
+
+    def entry_reply(self, turn: Turn, entry: Entry) -> Reply:
+        """An entry as a reply, in the user's language, with links for the user's country."""
+        code, content = entry.best(
+            turn.locale.replace("_", "-").split("-")[0].lower(), self.settings.default_locale
+        )
+        locale = turn.locale if turn.locale.lower().startswith(code.lower()) else code
+        links = self.links_for(content, locale)
+        buttons: list[Button] = []
+        t = turn.t
+        if entry.step is not None and entry.step < 5:
+            buttons.append(
+                Button(
+                    f"step:{entry.step + 1}",
+                    fit_label(t.gettext("Next: step {number}").format(number=entry.step + 1)),
+                )
+            )
+        buttons.append(Button("steps", fit_label(t.gettext("All steps"))))
+        title = content.title
+        if entry.step is not None:
+            title = t.gettext("Step {number} of {total}: {title}").format(
+                number=entry.step, total=5, title=title
+            )
+        return Reply(
+            content.answer,
+            links=links,
+            buttons=tuple(buttons),
+            title=title,
+            lang=code,
+            kind="answer",
+            topic=entry.id,
+        )
+
+    def links_for(self, content: Content, locale: str) -> tuple[Link, ...]:
+        """The links of ``content`` resolved for ``locale`` and the district's country."""
+        out = []
+        for ref in content.links:
+            url = self.kb.links.url_of(ref, locale, self.settings.country)
+            if url:
+                out.append(Link(ref.label, url))
+        return tuple(out)
+
+    def _clarify(self, turn: Turn, match: Match) -> Reply:
+        buttons = []
+        for eid in match.suggestions:
+            entry = self.kb.get(eid)
+            if entry is not None:
+                buttons.append(Button(f"topic:{eid}", fit_label(self._title(entry, turn))))
+        return Reply(
+            turn.t.gettext("I am not sure I understood. Did you mean:"),
+            buttons=tuple(buttons),
+            lang=turn.lang,
+            kind="clarify",
+            topic=match.topic,
+        )
+
+    def _fallback(self, turn: Turn) -> Reply:
+        faq = self.kb.links.resolve("faq", turn.locale, self.settings.country)
+        links = (Link(turn.t.gettext("Hour of Code FAQ"), faq),) if faq else ()
+        return Reply(
+            turn.t.gettext(
+                "I could not find that in the district guide. Here are the topics I know; "
+                "the FAQ may help too."
+            ),
+            links=links,
+            buttons=self._topic_buttons(turn),
+            lang=turn.lang,
+            kind="fallback",
+        )
+
+    def _title(self, entry: Entry, turn: Turn) -> str:
+        _, content = entry.best(turn.locale.split("-")[0].lower(), self.settings.default_locale)
+        if entry.step is not None:
+            return turn.t.gettext("Step {number}: {title}").format(number=entry.step, title=content.title)
+        return content.title
+
+    def _topic_buttons(self, turn: Turn) -> tuple[Button, ...]:
+        order = {eid: i for i, eid in enumerate(ENTRY_IDS)}
+        entries = sorted(self.kb.entries, key=lambda e: (order.get(e.id, len(order)), e.id))
+        return tuple(Button(f"topic:{e.id}", fit_label(self._title(e, turn))) for e in entries)
+
+    # ----------------------------------------------------------------- commands
+    def _help(self, turn: Turn, args: str) -> list[Reply]:
+        t = turn.t
+        lines = [
+            t.gettext("I answer questions about the Hour of Code guide for districts, in your language."),
+            t.gettext("Ask in your own words, for example: “how do I recruit schools?”"),
+            t.gettext("Commands:"),
+            t.gettext("steps: the five steps of the plan"),
+            t.gettext("step N: one step in detail"),
+            t.gettext("lang xx: answer me in another language (fr, en, …)"),
+        ]
+        for extra in self.help_lines:
+            lines.extend(extra(t))
+        return [
+            Reply(
+                "\n".join(lines),
+                buttons=self._topic_buttons(turn),
+                lang=turn.lang,
+                kind="help",
+                title=t.gettext("Help"),
+            )
+        ]
+
+    def _topics(self, turn: Turn, args: str) -> list[Reply]:
+        return [
+            Reply(
+                turn.t.gettext("Here are the topics I know:"),
+                buttons=self._topic_buttons(turn),
+                lang=turn.lang,
+                kind="topics",
+            )
+        ]
+
+    def _steps(self, turn: Turn, args: str) -> list[Reply]:
+        t = turn.t
+        lines = []
+        buttons = []
+        for number in range(1, 6):
+            entry = self.kb.step(number)
+            if entry is None:
+                continue
+            lines.append(self._title(entry, turn))
+            buttons.append(
+                Button(f"step:{number}", fit_label(t.gettext("Show step {number}").format(number=number)))
+            )
+        return [
+            Reply(
+                "\n".join(lines),
+                buttons=tuple(buttons),
+                lang=turn.lang,
+                kind="steps",
+                title=t.gettext("The five steps"),
+            )
+        ]
+
+    def _step(self, turn: Turn, args: str) -> list[Reply]:
+        t = turn.t
+        arg = fold(args).strip()
+        if not arg:
+            return [
+                Reply(
+                    t.gettext("Which step? Type a number from 1 to 5, for example: step 2"),
+                    lang=turn.lang,
+                    kind="error",
+                )
+            ]
+        if not arg.isdigit() or not 1 <= int(arg) <= 5:
+            return [
+                Reply(
+                    t.gettext("There are five steps: type a number from 1 to 5, for example: step 2"),
+                    lang=turn.lang,
+                    kind="error",
+                )
+            ]
+        entry = self.kb.step(int(arg))
+        if entry is None:
+            return [self._fallback(turn)]
+        return [self.entry_reply(turn, entry)]
+
+    def _lang(self, turn: Turn, args: str) -> list[Reply]:
+        t = turn.t
+        wanted = args.strip().split()[0] if args.strip() else ""
+        choices = sorted(set(self.kb.languages))
+        if not wanted:
+            return [
+                Reply(
+                    t.gettext("Which language? Available: {languages}").format(languages=", ".join(choices)),
+                    buttons=tuple(Button(f"lang:{c}", c) for c in choices),
+                    lang=turn.lang,
+                    kind="error",
+                )
+            ]
+        code = fold(wanted).replace(" ", "")
+        match = next((c for c in choices if c.lower() == code or c.lower() == code.split("-")[0]), None)
+        if match is None:
+            return [
+                Reply(
+                    t.gettext("I don't know the language “{code}”. Available: {languages}").format(
+                        code=wanted[:20], languages=", ".join(choices)
+                    ),
+                    lang=turn.lang,
+                    kind="error",
+                )
+            ]
+        chosen = wanted.replace("_", "-") if wanted.lower().startswith(match) and len(wanted) <= 10 else match
+        current = self.store.get_user(turn.key) or turn.user
+        self.store.save_user(dataclasses.replace(current, locale=chosen, welcomed=True))
+        lang = self.translations.negotiate(chosen, self.settings.default_locale)
+        new_t = self.translations.get(lang)
+        return [Reply(new_t.gettext("From now on I will answer you in English."), lang=lang, kind="lang")]
+
+    # ----------------------------------------------------------------- buttons
+    def _action(self, turn: Turn, action: str) -> list[Reply]:
+        name, _, arg = action.partition(":")
+        if name == "topic":
+            entry = self.kb.get(arg)
+            if entry is not None:
+                return [self.entry_reply(turn, entry)]
+        elif name in self.commands:
+            return self.commands[name](turn, arg)
+        return [
+            Reply(
+                turn.t.gettext("That button is no longer valid. Here are the topics I know:"),
+                buttons=self._topic_buttons(turn),
+                lang=turn.lang,
+                kind="error",
+            )
+        ]
+
+
+def fit_label(label: str, limit: int = MAX_BUTTON_LABEL) -> str:
+    """A button label cut to the platforms' limit."""
+    label = " ".join(label.split())
+    return label if len(label) <= limit else label[: limit - 1].rstrip() + "…"

@@ -1,0 +1,241 @@
+"""Question -> knowledge entry matching with rapidfuzz: answer, clarify or fall back."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from bot.core.knowledge import Entry, KnowledgeBase
+from bot.core.lexicon import STOPWORDS, all_stopwords
+from bot.core.text import normalize, tokens
+
+
+@dataclass(frozen=True, slots=True)
+class MatchConfig:
+    """Thresholds of the matcher (scores are 0–100).
+
+    Attributes:
+        answer_threshold: Minimum score to answer with an entry.
+        margin: The best entry must lead the runner-up by this much to be answered outright.
+        clarify_threshold: Minimum score to offer "did you mean" choices.
+        coverage_weight: Share of the final score that comes from how much of the question the entry
+            explains (the rest is the closest sample question's similarity).
+        fuzzy_cutoff: Minimum rapidfuzz ratio for a misspelt word to count as a known word.
+        max_suggestions: How many choices to offer when clarifying.
+    """
+
+    answer_threshold: float = 55.0
+    margin: float = 10.0
+    clarify_threshold: float = 38.0
+    coverage_weight: float = 0.6
+    fuzzy_cutoff: float = 84.0
+    max_suggestions: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """The matcher's verdict.
+
+    Attributes:
+        decision: ``answer``, ``clarify`` or ``fallback``.
+        topic: The entry answered (``answer``) or the best candidate (``clarify``), else None.
+        score: Score of the best entry, 0–100.
+        suggestions: Entry ids offered as choices, best first.
+        lang: The language the question seems written in, when it could tell.
+    """
+
+    decision: str
+    topic: str | None
+    score: float
+    suggestions: tuple[str, ...] = ()
+    lang: str | None = None
+
+
+# How much a word found in each field of an entry counts.
+_FIELD_WEIGHTS = {"questions": 1.0, "keywords": 1.0, "title": 0.9, "answer": 0.55, "labels": 0.7}
+_PREFIX_MIN = 5
+_CANDIDATES = 6
+
+
+class Matcher:
+    """Scores a question against every entry of a knowledge base, in every language at once.
+
+    A question is split into tokens (stop words out, CJK text as bigrams). Each token is resolved
+    to words of the knowledge base: exactly, by a shared stem-like prefix, or by rapidfuzz when
+    misspelt. An entry's *coverage* is the share of the question's token weight (inverse document
+    frequency; unknown words weigh the most) that the entry explains; the few best entries are then
+    compared with rapidfuzz to their sample questions. Unknown words drag the score down, which is
+    what keeps off-topic questions from being answered.
+    """
+
+    def __init__(self, kb: KnowledgeBase, config: MatchConfig | None = None) -> None:
+        self.kb = kb
+        self.config = config or MatchConfig()
+        self._stop = all_stopwords()
+        self._entries: list[Entry] = list(kb.entries)
+        postings: dict[str, dict[int, float]] = defaultdict(dict)
+        langs_of: dict[str, set[str]] = defaultdict(set)
+        self._questions: list[list[str]] = []
+        for idx, entry in enumerate(self._entries):
+            samples: list[str] = []
+            for lang, content in sorted(entry.content.items()):
+                fields: dict[str, Iterable[str]] = {
+                    "questions": content.questions,
+                    "keywords": content.keywords,
+                    "title": (content.title,),
+                    "answer": (content.answer,),
+                    "labels": [link.label for link in content.links],
+                }
+                for name, texts in fields.items():
+                    weight = _FIELD_WEIGHTS[name]
+                    for text in texts:
+                        for tok in tokens(normalize(text), self._stop):
+                            if postings[tok].get(idx, 0.0) < weight:
+                                postings[tok][idx] = weight
+                            langs_of[tok].add(lang)
+                for text in (*content.questions, *content.keywords, content.title):
+                    joined = " ".join(tokens(normalize(text), self._stop))
+                    if joined:
+                        samples.append(joined)
+            self._questions.append(sorted(set(samples)))
+        self._postings = dict(postings)
+        self._langs_of = {tok: frozenset(v) for tok, v in langs_of.items()}
+        total = max(len(self._entries), 1)
+        self._idf = {tok: math.log(1.0 + total / len(p)) for tok, p in self._postings.items()}
+        self._unknown_weight = math.log(1.0 + total)
+        by_initial: dict[str, list[str]] = defaultdict(list)
+        for tok in self._postings:
+            by_initial[tok[0]].append(tok)
+        self._by_initial = {k: sorted(v) for k, v in by_initial.items()}
+        self._resolved: dict[str, tuple[tuple[str, float], ...]] = {}
+
+    def _resolve(self, tok: str) -> tuple[tuple[str, float], ...]:
+        """Words of the knowledge base that ``tok`` stands for, with a similarity in [0, 1]."""
+        cached = self._resolved.get(tok)
+        if cached is not None:
+            return cached
+        found: list[tuple[str, float]] = []
+        if tok in self._postings:
+            found.append((tok, 1.0))
+        elif len(tok) >= _PREFIX_MIN and not tok.isdigit():
+            pool = self._by_initial.get(tok[0], [])
+            for word in pool:
+                if len(word) >= _PREFIX_MIN and _shared_prefix(tok, word) >= min(
+                    max(_PREFIX_MIN, min(len(tok), len(word)) - 2), len(tok), len(word)
+                ):
+                    found.append((word, 0.85))
+            if not found and pool:
+                best = process.extractOne(tok, pool, scorer=fuzz.ratio, score_cutoff=self.config.fuzzy_cutoff)
+                if best is not None:
+                    found.append((best[0], 0.8 * best[1] / 100.0))
+        result = tuple(found)
+        if len(self._resolved) > 50_000:
+            self._resolved.clear()
+        self._resolved[tok] = result
+        return result
+
+    def detect_language(self, text: str) -> str | None:
+        """The language whose words and stop words the text uses most, if any stand out."""
+        return self._detect(normalize(text).split())
+
+    def _detect(self, words: Sequence[str]) -> str | None:
+        votes: dict[str, float] = defaultdict(float)
+        for word in words:
+            for lang, stop in STOPWORDS.items():
+                if word in stop:
+                    votes[lang] += 1.0
+            for tok in tokens(word):
+                langs = self._langs_of.get(tok)
+                if langs and len(langs) < 6:
+                    for lang in langs:
+                        votes[lang] += 1.0 / len(langs)
+        if not votes:
+            return None
+        ranked = sorted(votes.items(), key=lambda kv: (-kv[1], kv[0]))
+        if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
+            return None
+        return ranked[0][0]
+
+    def scores(self, text: str) -> list[tuple[str, float]]:
+        """Every candidate entry with its score, best first."""
+        folded = normalize(text)
+        return self._score(folded, tokens(folded, self._stop))
+
+    def _score(self, folded: str, toks: list[str]) -> list[tuple[str, float]]:
+        if not toks:
+            return []
+        coverage: dict[int, float] = defaultdict(float)
+        total_weight = 0.0
+        for tok in dict.fromkeys(toks):
+            resolved = self._resolve(tok)
+            if not resolved:
+                total_weight += self._unknown_weight
+                continue
+            weight = max(self._idf[word] for word, _ in resolved)
+            total_weight += weight
+            best: dict[int, float] = {}
+            for word, sim in resolved:
+                for idx, field_weight in self._postings[word].items():
+                    value = sim * field_weight
+                    if value > best.get(idx, 0.0):
+                        best[idx] = value
+            for idx, value in best.items():
+                coverage[idx] += weight * value
+        if not coverage:
+            return []
+        ranked = sorted(coverage.items(), key=lambda kv: -kv[1])[:_CANDIDATES]
+        query = " ".join(toks)
+        weight_cov = self.config.coverage_weight
+        out: list[tuple[str, float]] = []
+        for idx, cov in ranked:
+            share = 100.0 * cov / total_weight
+            samples = self._questions[idx]
+            similar = 0.0
+            if samples:
+                hit = process.extractOne(query, samples, scorer=fuzz.token_sort_ratio)
+                similar = float(hit[1]) if hit else 0.0
+            final = weight_cov * share + (1.0 - weight_cov) * similar * _damp(share)
+            out.append((self._entries[idx].id, final))
+        out.sort(key=lambda kv: (-kv[1], kv[0]))
+        return out
+
+    def match(self, text: str) -> Match:
+        """Decide how to answer ``text``."""
+        folded = normalize(text)
+        words = folded.split()
+        toks = tokens(folded, self._stop)
+        lang = self._detect(words)
+        ranked = self._score(folded, toks)
+        cfg = self.config
+        if not ranked:
+            return Match("fallback", None, 0.0, (), lang)
+        best_id, best = ranked[0]
+        second = ranked[1][1] if len(ranked) > 1 else 0.0
+        best_score = round(min(best, 100.0), 1)
+        if best >= cfg.answer_threshold and best - second >= cfg.margin:
+            return Match("answer", best_id, best_score, (), lang)
+        if best >= cfg.clarify_threshold:
+            floor = max(cfg.clarify_threshold, best - 2 * cfg.margin)
+            picks = tuple(eid for eid, s in ranked if s >= floor)[: cfg.max_suggestions]
+            if len(picks) == 1 and best >= cfg.answer_threshold:
+                return Match("answer", best_id, best_score, (), lang)
+            return Match("clarify", best_id, best_score, picks, lang)
+        return Match("fallback", None, best_score, (), lang)
+
+
+def _damp(share: float) -> float:
+    """Similarity to a sample question counts only as far as the question's words are known."""
+    return min(1.0, share / 60.0)
+
+
+def _shared_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n

@@ -1,0 +1,235 @@
+"""Ports the core depends on, as Protocols; adapters and the store implement them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bot.core.messages import Reply
+
+
+class Clock(Protocol):
+    """Source of the current time."""
+
+    def now(self) -> dt.datetime:
+        """The current time, timezone-aware (UTC)."""
+        ...
+
+
+class SystemClock:
+    """The real clock."""
+
+    def now(self) -> dt.datetime:
+        """The current time in UTC."""
+        return dt.datetime.now(dt.UTC)
+
+
+class Translator(Protocol):
+    """Per-user gettext catalog."""
+
+    lang: str
+
+    def gettext(self, message: str) -> str:
+        """Translate ``message``."""
+        ...
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        """Translate with the plural form for ``n``."""
+        ...
+
+    def format_date(self, value: dt.date) -> str:
+        """A date as people of this locale write it in full."""
+        ...
+
+    def format_datetime(self, value: dt.datetime) -> str:
+        """A date and time as people of this locale write it in full."""
+        ...
+
+    def format_list(self, items: Sequence[str]) -> str:
+        """``a, b and c`` in this locale."""
+        ...
+
+
+class Translations(Protocol):
+    """Gives the Translator of a locale and negotiates locales."""
+
+    def get(self, lang: str) -> Translator:
+        """The translator for a supported language code."""
+        ...
+
+    def negotiate(self, *candidates: str | None) -> str:
+        """The first supported language among ``candidates`` (``fr-CA`` -> ``fr``), else the default."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class UserKey:
+    """Identity of a user: platform, workspace (Slack team, or empty) and the platform's user id."""
+
+    platform: str
+    workspace: str
+    user: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserState:
+    """What the bot keeps about a user, and nothing more.
+
+    Attributes:
+        key: Who.
+        chat: Where reminders go.
+        locale: The language the user chose with ``lang`` (None: follow the platform's hint).
+        locale_hint: The locale the platform last reported.
+        tz: IANA time zone chosen by the user or reported by the platform.
+        tz_chosen: True once the user set ``tz`` themselves.
+        event_date: The date of the user's event (None: the configured default).
+        steps_done: Step number -> when it was marked done (UTC).
+        reminders_enabled: False after ``reminders off`` or a permanent delivery failure.
+        welcomed: True once the welcome was shown.
+        created_at: First contact (UTC).
+    """
+
+    key: UserKey
+    chat: str = ""
+    locale: str | None = None
+    locale_hint: str | None = None
+    tz: str | None = None
+    tz_chosen: bool = False
+    event_date: dt.date | None = None
+    steps_done: Mapping[int, dt.datetime] = field(default_factory=dict)
+    reminders_enabled: bool = True
+    welcomed: bool = False
+    created_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    """A reminder row.
+
+    Attributes:
+        id: Store id.
+        key: The user.
+        chat: Where to send.
+        step: Step to remind of (1–5), 0 for "after the Hour of Code", None for a plain nudge.
+        due_at: When to send (UTC).
+        kind: ``auto`` (from the schedule) or ``manual`` (asked by the user).
+        status: ``pending``, ``sent``, ``failed``, ``cancelled`` or ``dropped``.
+        attempts: Delivery attempts so far.
+        lease_until: Claimed by a worker until then (UTC), or None.
+        sent_at: When it was delivered.
+        last_error: Last delivery error, for operators.
+    """
+
+    id: int
+    key: UserKey
+    chat: str
+    step: int | None
+    due_at: dt.datetime
+    kind: str = "auto"
+    status: str = "pending"
+    attempts: int = 0
+    lease_until: dt.datetime | None = None
+    sent_at: dt.datetime | None = None
+    last_error: str | None = None
+
+
+class Store(Protocol):
+    """Persistence of users, reminders and processed event ids."""
+
+    def get_user(self, key: UserKey) -> UserState | None:
+        """The user's state, or None on first contact."""
+        ...
+
+    def save_user(self, state: UserState) -> None:
+        """Insert or update the user's state, step dates included."""
+        ...
+
+    def delete_user(self, key: UserKey) -> None:
+        """Erase every row about the user: state, steps, reminders, event ids."""
+        ...
+
+    def replace_auto_reminders(self, key: UserKey, chat: str, due: Sequence[tuple[int, dt.datetime]]) -> None:
+        """Replace the user's pending ``auto`` reminders by ``due`` (step, UTC time) in one transaction."""
+        ...
+
+    def add_reminder(self, key: UserKey, chat: str, step: int | None, due_at: dt.datetime) -> Reminder:
+        """Add a ``manual`` reminder."""
+        ...
+
+    def list_reminders(
+        self,
+        key: UserKey | None = None,
+        *,
+        status: str | None = "pending",
+        due_before: dt.datetime | None = None,
+    ) -> list[Reminder]:
+        """Reminders ordered by due time, filtered by user, status and due time."""
+        ...
+
+    def cancel_reminder(self, key: UserKey, reminder_id: int) -> bool:
+        """Cancel one of the user's pending reminders; False when there is no such reminder."""
+        ...
+
+    def count_pending(self, key: UserKey) -> int:
+        """How many pending reminders the user has."""
+        ...
+
+    def claim_due(self, now: dt.datetime, *, limit: int, lease: dt.timedelta, worker: str) -> list[Reminder]:
+        """Atomically lease up to ``limit`` pending reminders due at ``now`` whose lease is free or expired."""
+        ...
+
+    def mark_sent(self, reminder_id: int, now: dt.datetime) -> None:
+        """Record a delivery."""
+        ...
+
+    def mark_failed(self, reminder_id: int, error: str, *, status: str = "failed") -> None:
+        """Record a permanent failure (or ``dropped`` for one too late to send)."""
+        ...
+
+    def release(self, reminder_id: int, retry_at: dt.datetime, error: str) -> None:
+        """Give a claimed reminder back after a transient failure, to retry at ``retry_at``."""
+        ...
+
+    def set_reminders_enabled(self, key: UserKey, enabled: bool) -> None:
+        """Pause or resume the user's reminders."""
+        ...
+
+    def seen_event(self, platform: str, event_id: str, now: dt.datetime, ttl: dt.timedelta) -> bool:
+        """Record an event id; True if it was already recorded and not expired."""
+        ...
+
+
+class Sender(Protocol):
+    """Sends a reply outside a conversation turn (reminders)."""
+
+    async def send(self, key: UserKey, chat: str, reply: Reply) -> None:
+        """Deliver ``reply``; raise TransientSendError or PermanentSendError on failure."""
+        ...
+
+
+class Calendar(Protocol):
+    """Reads dates and time zones as people type them (the edge implements it with dateparser)."""
+
+    def parse_date(self, text: str, lang: str, today: dt.date) -> tuple[dt.date | None, str | None]:
+        """The event date typed in ``text``, or None with an error code (``past``, ``unparseable`` …)."""
+        ...
+
+    def parse_when(
+        self, text: str, lang: str, now: dt.datetime, tz: str
+    ) -> tuple[dt.datetime | None, str | None]:
+        """A moment typed in ``text`` (UTC), or None with an error code."""
+        ...
+
+    def is_valid_timezone(self, name: str) -> bool:
+        """True for an IANA zone name."""
+        ...
+
+    def suggest_timezones(self, text: str, limit: int = 3) -> list[str]:
+        """Zones whose name resembles ``text``."""
+        ...
+
+    def common_timezones(self, lang: str) -> list[str]:
+        """A few zones to offer to speakers of ``lang``."""
+        ...

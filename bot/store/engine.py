@@ -1,0 +1,174 @@
+"""Database URL from the environment, engine set-up, migrations and opening the store."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, NoSuchModuleError, OperationalError
+from sqlalchemy.pool import StaticPool
+
+from bot.core.errors import ConfigError, StoreUnavailable
+from bot.store.sql import SqlStore
+
+#: SQLite file used when neither ``DATABASE_URL`` nor ``HOC_DB`` is set.
+DEFAULT_SQLITE_PATH = "./hoc-bot.sqlite3"
+#: Seconds to wait for PostgreSQL to accept a connection.
+CONNECT_TIMEOUT_S = 5
+#: Seconds a SQLite transaction waits for another one to release the write lock.
+SQLITE_BUSY_TIMEOUT_S = 30.0
+#: Key of the PostgreSQL advisory lock that serialises migrations of processes starting together.
+MIGRATION_LOCK_KEY = 0x686F_6362  # "hocb"
+
+_MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def database_url(env: Mapping[str, str]) -> str:
+    """The SQLAlchemy URL of the database to use.
+
+    Args:
+        env: The environment; ``DATABASE_URL`` wins, else the SQLite file ``HOC_DB``
+            (default ``./hoc-bot.sqlite3``).
+
+    Returns:
+        A URL; ``postgres://`` and ``postgresql://`` (as hosting platforms write them) become
+        ``postgresql+psycopg://`` so that the psycopg 3 driver is used.
+    """
+    url = env.get("DATABASE_URL", "").strip()
+    if url:
+        for prefix in ("postgres://", "postgresql://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        return url
+    path = env.get("HOC_DB", "").strip() or DEFAULT_SQLITE_PATH
+    if path.startswith("sqlite:"):
+        return path
+    return f"sqlite:///{path}"
+
+
+def redact(url: str) -> str:
+    """``url`` without its password, fit for logs and error messages."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return re.sub(r"//([^:/@]*):[^@]*@", r"//\1@", url)
+    if "password" in parsed.query:
+        parsed = parsed.difference_update_query(["password"])
+    return parsed.set(password=None).render_as_string(hide_password=False)
+
+
+def _parse(url: str) -> URL:
+    try:
+        return make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"the database URL {redact(url)!r} cannot be parsed: {exc}") from exc
+
+
+def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
+    # pysqlite's own transaction handling emits a deferred BEGIN only before DML; take it over so
+    # every transaction begins with the write lock (no lock upgrade deadlocks between workers,
+    # and SAVEPOINT works).
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA foreign_keys = ON")
+            if wal:
+                # Readers do not block the writer; NORMAL is durable enough in WAL mode.
+                cursor.execute("PRAGMA journal_mode = WAL")
+                cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine configured for the store.
+
+    SQLite: every transaction takes the write lock at ``BEGIN`` (``BEGIN IMMEDIATE``), waits up to
+    :data:`SQLITE_BUSY_TIMEOUT_S` for it, and a file database uses WAL. PostgreSQL: psycopg 3,
+    a connect timeout of :data:`CONNECT_TIMEOUT_S` seconds and pre-ping of pooled connections.
+
+    Args:
+        url: A SQLAlchemy URL, e.g. from :func:`database_url`.
+
+    Returns:
+        The engine; nothing is connected yet.
+
+    Raises:
+        ConfigError: The URL cannot be parsed or names a driver that is not installed.
+    """
+    parsed = _parse(url)
+    backend = parsed.get_backend_name()
+    try:
+        if backend == "sqlite":
+            memory = parsed.database in (None, "", ":memory:")
+            options: dict[str, Any] = {
+                "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}
+            }
+            if memory:
+                # One connection, or every checkout would see a new empty database.
+                options["poolclass"] = StaticPool
+            engine = create_engine(parsed, **options)
+            _configure_sqlite(engine, wal=not memory)
+            return engine
+        if backend == "postgresql":
+            connect_args: dict[str, Any] = {}
+            if "connect_timeout" not in parsed.query:
+                connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
+            return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+        return create_engine(parsed, pool_pre_ping=True)
+    except NoSuchModuleError as exc:
+        raise ConfigError(f"the database URL {redact(url)!r} names an unknown driver: {exc}") from exc
+
+
+def upgrade(engine: Engine) -> None:
+    """Apply the Alembic migrations shipped in the package up to the newest one.
+
+    Processes starting together on PostgreSQL take turns (advisory lock); on SQLite the
+    transaction's write lock does the same.
+    """
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.set_main_option("path_separator", "os")
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+
+
+def _reason(exc: DBAPIError) -> str:
+    lines = str(exc.orig).strip().splitlines()
+    return lines[0].strip() if lines else type(exc.orig).__name__
+
+
+def open_store(url: str) -> SqlStore:
+    """Connect, bring the schema up to date and return the store.
+
+    Args:
+        url: A SQLAlchemy URL, e.g. from :func:`database_url`.
+
+    Raises:
+        StoreUnavailable: The database cannot be reached (the message names the URL, without
+            its password).
+        ConfigError: The URL is malformed.
+    """
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+    except (OperationalError, InterfaceError) as exc:
+        engine.dispose()
+        raise StoreUnavailable(f"cannot reach the database at {redact(url)}: {_reason(exc)}") from exc
+    return SqlStore(engine)

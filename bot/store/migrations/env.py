@@ -1,0 +1,34 @@
+"""Alembic environment: runs the store's migrations on the connection handed in by ``upgrade``."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import create_engine
+
+from bot.store.sql import metadata
+
+target_metadata = metadata
+
+
+def _run() -> None:
+    connection = context.config.attributes.get("connection")
+    if connection is not None:
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    # Called by the ``alembic`` command line with ``sqlalchemy.url`` set, e.g. to write a revision.
+    url = context.config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("set sqlalchemy.url, or run the migrations with bot.store.engine.upgrade")
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
+            with context.begin_transaction():
+                context.run_migrations()
+    finally:
+        engine.dispose()
+
+
+_run()

@@ -1,0 +1,467 @@
+"""SqlStore: the Store on SQLAlchemy Core, one code path for SQLite and PostgreSQL.
+
+Reminder delivery is at least once. ``claim_due`` leases rows (``lease_until``, ``lease_owner``,
+``attempts + 1``) in one transaction: ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL, a
+transaction that holds SQLite's write lock from its ``BEGIN`` on SQLite (see engine.py). A worker
+that dies leaves a lease that expires, and the reminder is claimed again; one it had already sent
+but not yet marked is then sent twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Dialect,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Row,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from bot.core.ports import Reminder, UserKey, UserState
+from bot.store.memory import MAX_ERROR_CHARS, as_utc, check_failed_status
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC datetime on every engine.
+
+    PostgreSQL keeps ``timestamptz``; SQLite has no time zones, so values are stored as naive UTC
+    and given their UTC zone back when read.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        """Convert to UTC; naive for SQLite, aware elsewhere."""
+        if value is None:
+            return None
+        value = as_utc(value)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        """An aware UTC datetime, whatever the driver returned."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# ``user`` is a reserved word in PostgreSQL (``SELECT user`` answers the role name), hence
+# ``platform_user`` for the platform's user id.
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("platform", String(32), nullable=False),
+    Column("workspace", String(64), nullable=False),
+    Column("platform_user", String(128), nullable=False),
+    Column("chat", String(128), nullable=False),
+    Column("locale", String(35)),
+    Column("locale_hint", String(35)),
+    Column("tz", String(64)),
+    Column("tz_chosen", Boolean, nullable=False),
+    Column("event_date", Date),
+    Column("reminders_enabled", Boolean, nullable=False),
+    Column("welcomed", Boolean, nullable=False),
+    Column("created_at", UTCDateTime),
+    UniqueConstraint("platform", "workspace", "platform_user"),
+    sqlite_autoincrement=True,
+)
+
+steps = Table(
+    "steps",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("done_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("user_id", "step"),
+)
+
+reminders = Table(
+    "reminders",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("chat", String(128), nullable=False),
+    Column("step", Integer),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("lease_until", UTCDateTime),
+    Column("lease_owner", String(128)),
+    # Not claimable before this time: set when a transient failure gives the reminder back.
+    Column("retry_at", UTCDateTime),
+    Column("sent_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False, server_default=func.now()),
+    CheckConstraint("kind IN ('auto', 'manual')", name="kind"),
+    CheckConstraint("status IN ('pending', 'sent', 'failed', 'cancelled', 'dropped')", name="status"),
+    Index(None, "status", "due_at"),
+    sqlite_autoincrement=True,
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("platform", String(32), nullable=False),
+    Column("event_id", String(128), nullable=False),
+    Column("seen_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+    PrimaryKeyConstraint("platform", "event_id"),
+)
+
+_KEY_COLUMNS = (users.c.platform, users.c.workspace, users.c.platform_user)
+_REMINDER_COLUMNS = (*reminders.c, *_KEY_COLUMNS)
+
+
+def _key_filter(key: UserKey) -> Any:
+    return and_(
+        users.c.platform == key.platform,
+        users.c.workspace == key.workspace,
+        users.c.platform_user == key.user,
+    )
+
+
+def _user_values(state: UserState) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "chat": state.chat,
+        "locale": state.locale,
+        "locale_hint": state.locale_hint,
+        "tz": state.tz,
+        "tz_chosen": state.tz_chosen,
+        "event_date": state.event_date,
+        "reminders_enabled": state.reminders_enabled,
+        "welcomed": state.welcomed,
+    }
+    # The first contact time is kept when a caller saves a state that lost it.
+    if state.created_at is not None:
+        values["created_at"] = state.created_at
+    return values
+
+
+def _reminder(row: Row[Any]) -> Reminder:
+    m = row._mapping
+    return Reminder(
+        id=m["id"],
+        key=UserKey(m["platform"], m["workspace"], m["platform_user"]),
+        chat=m["chat"],
+        step=m["step"],
+        due_at=m["due_at"],
+        kind=m["kind"],
+        status=m["status"],
+        attempts=m["attempts"],
+        lease_until=m["lease_until"],
+        sent_at=m["sent_at"],
+        last_error=m["last_error"],
+    )
+
+
+def _error(message: str) -> str:
+    return message[:MAX_ERROR_CHARS]
+
+
+class SqlStore:
+    """The Store on a SQLAlchemy engine made by :func:`bot.store.engine.make_engine`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def close(self) -> None:
+        """Close the engine's pooled connections."""
+        self.engine.dispose()
+
+    def ping(self) -> None:
+        """Run a trivial query; raises the driver's error when the database is unreachable."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    # ------------------------------------------------------------------ users
+    @staticmethod
+    def _user_id(conn: Connection, key: UserKey) -> int | None:
+        uid: int | None = conn.scalar(select(users.c.id).where(_key_filter(key)))
+        return uid
+
+    def _upsert_user(self, conn: Connection, key: UserKey, values: dict[str, Any], *, overwrite: bool) -> int:
+        uid = self._user_id(conn, key)
+        if uid is None:
+            row = {
+                "platform": key.platform,
+                "workspace": key.workspace,
+                "platform_user": key.user,
+                "chat": "",
+                "tz_chosen": False,
+                "reminders_enabled": True,
+                "welcomed": False,
+                **values,
+            }
+            try:
+                # A concurrent first contact may insert the same user: fall back to updating it.
+                with conn.begin_nested():
+                    new_id: int = conn.execute(insert(users).values(row)).inserted_primary_key[0]
+                return new_id
+            except IntegrityError:
+                uid = self._user_id(conn, key)
+                if uid is None:
+                    raise
+        if overwrite:
+            conn.execute(update(users).where(users.c.id == uid).values(values))
+        return uid
+
+    def get_user(self, key: UserKey) -> UserState | None:
+        """The user's state, or None on first contact."""
+        with self.engine.begin() as conn:
+            row = conn.execute(select(users).where(_key_filter(key))).first()
+            if row is None:
+                return None
+            done = conn.execute(
+                select(steps.c.step, steps.c.done_at).where(steps.c.user_id == row.id).order_by(steps.c.step)
+            ).all()
+        return UserState(
+            key=key,
+            chat=row.chat,
+            locale=row.locale,
+            locale_hint=row.locale_hint,
+            tz=row.tz,
+            tz_chosen=row.tz_chosen,
+            event_date=row.event_date,
+            steps_done={step: done_at for step, done_at in done},
+            reminders_enabled=row.reminders_enabled,
+            welcomed=row.welcomed,
+            created_at=row.created_at,
+        )
+
+    def save_user(self, state: UserState) -> None:
+        """Insert or update the user's state, step dates included."""
+        done = [{"step": int(step), "done_at": as_utc(when)} for step, when in state.steps_done.items()]
+        with self.engine.begin() as conn:
+            uid = self._upsert_user(conn, state.key, _user_values(state), overwrite=True)
+            conn.execute(delete(steps).where(steps.c.user_id == uid))
+            if done:
+                conn.execute(insert(steps), [{"user_id": uid, **d} for d in done])
+
+    def delete_user(self, key: UserKey) -> None:
+        """Erase every row about the user: steps, reminders and the user row."""
+        with self.engine.begin() as conn:
+            uid = self._user_id(conn, key)
+            if uid is None:
+                return
+            conn.execute(delete(steps).where(steps.c.user_id == uid))
+            conn.execute(delete(reminders).where(reminders.c.user_id == uid))
+            conn.execute(delete(users).where(users.c.id == uid))
+
+    def set_reminders_enabled(self, key: UserKey, enabled: bool) -> None:
+        """Pause or resume the user's reminders; nothing happens for an unknown user."""
+        with self.engine.begin() as conn:
+            conn.execute(update(users).where(_key_filter(key)).values(reminders_enabled=enabled))
+
+    # -------------------------------------------------------------- reminders
+    def replace_auto_reminders(self, key: UserKey, chat: str, due: Sequence[tuple[int, dt.datetime]]) -> None:
+        """Replace the user's pending ``auto`` reminders by ``due`` (step, UTC time) in one transaction."""
+        with self.engine.begin() as conn:
+            uid = self._upsert_user(conn, key, {"chat": chat}, overwrite=False)
+            conn.execute(
+                delete(reminders).where(
+                    reminders.c.user_id == uid, reminders.c.kind == "auto", reminders.c.status == "pending"
+                )
+            )
+            if due:
+                conn.execute(
+                    insert(reminders),
+                    [
+                        {
+                            "user_id": uid,
+                            "chat": chat,
+                            "step": step,
+                            "due_at": as_utc(when),
+                            "kind": "auto",
+                            "status": "pending",
+                            "attempts": 0,
+                        }
+                        for step, when in due
+                    ],
+                )
+
+    def add_reminder(self, key: UserKey, chat: str, step: int | None, due_at: dt.datetime) -> Reminder:
+        """Add a ``manual`` reminder."""
+        when = as_utc(due_at)
+        with self.engine.begin() as conn:
+            uid = self._upsert_user(conn, key, {"chat": chat}, overwrite=False)
+            rid: int = conn.execute(
+                insert(reminders).values(
+                    user_id=uid, chat=chat, step=step, due_at=when, kind="manual", status="pending", attempts=0
+                )
+            ).inserted_primary_key[0]
+        return Reminder(id=rid, key=key, chat=chat, step=step, due_at=when, kind="manual")
+
+    def list_reminders(
+        self,
+        key: UserKey | None = None,
+        *,
+        status: str | None = "pending",
+        due_before: dt.datetime | None = None,
+    ) -> list[Reminder]:
+        """Reminders ordered by due time, filtered by user, status and due time."""
+        query = select(*_REMINDER_COLUMNS).join(users, users.c.id == reminders.c.user_id)
+        if key is not None:
+            query = query.where(_key_filter(key))
+        if status is not None:
+            query = query.where(reminders.c.status == status)
+        if due_before is not None:
+            query = query.where(reminders.c.due_at <= as_utc(due_before))
+        with self.engine.begin() as conn:
+            rows = conn.execute(query.order_by(reminders.c.due_at, reminders.c.id)).all()
+        return [_reminder(row) for row in rows]
+
+    def cancel_reminder(self, key: UserKey, reminder_id: int) -> bool:
+        """Cancel one of the user's pending reminders; False when there is no such reminder."""
+        owner = select(users.c.id).where(_key_filter(key)).scalar_subquery()
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(reminders)
+                .where(
+                    reminders.c.id == reminder_id,
+                    reminders.c.user_id == owner,
+                    reminders.c.status == "pending",
+                )
+                .values(status="cancelled", lease_until=None, lease_owner=None)
+            )
+        return result.rowcount == 1
+
+    def count_pending(self, key: UserKey) -> int:
+        """How many pending reminders the user has."""
+        query = (
+            select(func.count())
+            .select_from(reminders.join(users, users.c.id == reminders.c.user_id))
+            .where(_key_filter(key), reminders.c.status == "pending")
+        )
+        with self.engine.begin() as conn:
+            return int(conn.scalar(query) or 0)
+
+    def claim_due(self, now: dt.datetime, *, limit: int, lease: dt.timedelta, worker: str) -> list[Reminder]:
+        """Atomically lease up to ``limit`` pending reminders due at ``now`` whose lease is free or expired.
+
+        Only reminders of users with reminders enabled, and not held back by ``retry_at``, are
+        claimed. Each claim adds one to ``attempts``.
+        """
+        now = as_utc(now)
+        if limit <= 0:
+            return []
+        candidates = (
+            select(reminders.c.id)
+            .join(users, users.c.id == reminders.c.user_id)
+            .where(
+                reminders.c.status == "pending",
+                reminders.c.due_at <= now,
+                or_(reminders.c.lease_until.is_(None), reminders.c.lease_until <= now),
+                or_(reminders.c.retry_at.is_(None), reminders.c.retry_at <= now),
+                users.c.reminders_enabled.is_(True),
+            )
+            .order_by(reminders.c.due_at, reminders.c.id)
+            .limit(limit)
+            # PostgreSQL: concurrent workers skip each other's rows instead of waiting. SQLite
+            # ignores the clause; its transaction already holds the database's write lock.
+            .with_for_update(skip_locked=True, of=reminders)
+        )
+        with self.engine.begin() as conn:
+            ids = list(conn.scalars(candidates))
+            if not ids:
+                return []
+            conn.execute(
+                update(reminders)
+                .where(reminders.c.id.in_(ids))
+                .values(lease_until=now + lease, lease_owner=worker, attempts=reminders.c.attempts + 1)
+            )
+            rows = conn.execute(
+                select(*_REMINDER_COLUMNS)
+                .join(users, users.c.id == reminders.c.user_id)
+                .where(reminders.c.id.in_(ids))
+                .order_by(reminders.c.due_at, reminders.c.id)
+            ).all()
+        return [_reminder(row) for row in rows]
+
+    def mark_sent(self, reminder_id: int, now: dt.datetime) -> None:
+        """Record a delivery."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(reminders)
+                .where(reminders.c.id == reminder_id)
+                .values(status="sent", sent_at=as_utc(now), lease_until=None, lease_owner=None)
+            )
+
+    def mark_failed(self, reminder_id: int, error: str, *, status: str = "failed") -> None:
+        """Record a permanent failure (or ``dropped`` for one too late to send)."""
+        check_failed_status(status)
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(reminders)
+                .where(reminders.c.id == reminder_id, reminders.c.status == "pending")
+                .values(status=status, last_error=_error(error), lease_until=None, lease_owner=None)
+            )
+
+    def release(self, reminder_id: int, retry_at: dt.datetime, error: str) -> None:
+        """Give a claimed reminder back; it is not claimable again before ``retry_at``."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(reminders)
+                .where(reminders.c.id == reminder_id)
+                .values(retry_at=as_utc(retry_at), last_error=_error(error), lease_until=None, lease_owner=None)
+            )
+
+    # ----------------------------------------------------------------- events
+    def seen_event(self, platform: str, event_id: str, now: dt.datetime, ttl: dt.timedelta) -> bool:
+        """Record an event id; True if it was already recorded and not expired.
+
+        Expired ids are purged on the way, so the table stays as small as the time to live allows.
+        """
+        now = as_utc(now)
+        with self.engine.begin() as conn:
+            conn.execute(delete(events).where(events.c.expires_at <= now))
+            try:
+                with conn.begin_nested():
+                    conn.execute(
+                        insert(events).values(
+                            platform=platform, event_id=event_id, seen_at=now, expires_at=now + ttl
+                        )
+                    )
+            except IntegrityError:
+                return True
+        return False

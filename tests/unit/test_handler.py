@@ -1,0 +1,154 @@
+"""The shared handler on the shipped knowledge base, through the console harness."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.store.memory import MemoryStore
+from tests.auxil.harness import Harness
+
+
+@pytest.fixture
+def h() -> Harness:
+    return Harness(store=MemoryStore())
+
+
+def _urls(reply) -> list[str]:
+    return [link.url for link in reply.links]
+
+
+def test_french_question_gets_step_one_in_french_with_french_links(h: Harness) -> None:
+    [reply] = h.send("comment recruter des écoles ?")
+    assert reply.kind == "answer"
+    assert reply.topic == "recruit-schools"
+    assert reply.lang == "fr"
+    assert "Étape 1" in reply.title
+    assert "https://hourofcode.com/fr/promote/resources#sample-emails" in _urls(reply)
+    assert "https://hourofcode.com/fr/how-to" in _urls(reply)
+    assert all(u.startswith("https://") for u in _urls(reply))
+
+
+def test_english_user_gets_us_links(h: Harness) -> None:
+    [reply] = h.send("how do we recruit local schools?", lang="en-US")
+    assert (reply.topic, reply.lang) == ("recruit-schools", "en")
+    assert "https://hourofcode.com/us/promote/resources#sample-emails" in _urls(reply)
+
+
+def test_canadian_french_gets_canadian_links(h: Harness) -> None:
+    [reply] = h.send("organiser un événement dans le district", lang="fr-CA")
+    assert reply.topic == "district-event"
+    assert "https://hourofcode.com/ca/fr/how-to/events" in _urls(reply)
+
+
+def test_district_country_overrides_locale_country() -> None:
+    h = Harness({"HOC_COUNTRY": "be"}, store=MemoryStore())
+    [reply] = h.send("annoncer sur la page d'accueil du site du district")
+    assert reply.topic == "district-homepage"
+    assert any(u.startswith("https://hourofcode.com/be/") for u in _urls(reply)), _urls(reply)
+
+
+@pytest.mark.parametrize(
+    "text", ["step 2", "/hoc step 2", "/step 2", "hoc step 2", "étape 2", "/hoc étape 2"]
+)
+def test_step_command_with_or_without_prefix(h: Harness, text: str) -> None:
+    [reply] = h.send(text)
+    assert reply.topic == "logistics-plan"
+    assert reply.kind == "answer"
+
+
+@pytest.mark.parametrize("text", ["step 9", "step deux", "step -1"])
+def test_step_out_of_range_is_a_clear_error(h: Harness, text: str) -> None:
+    [reply] = h.send(text)
+    assert reply.kind == "error"
+    assert "1" in reply.text and "5" in reply.text
+    assert reply.topic is None
+
+
+def test_step_without_number_asks_which(h: Harness) -> None:
+    [reply] = h.send("step")
+    assert reply.kind == "error"
+    assert "?" in reply.text
+
+
+def test_steps_lists_five_steps_with_buttons(h: Harness) -> None:
+    [reply] = h.send("/hoc steps")
+    assert reply.kind == "steps"
+    assert [b.id for b in reply.buttons] == [f"step:{n}" for n in range(1, 6)]
+    assert len(reply.text.splitlines()) == 5
+
+
+def test_pressing_a_step_button_shows_the_step(h: Harness) -> None:
+    h.send("/hoc steps")
+    replies = h.send("3")  # the third button
+    assert replies[0].topic == "social-media"
+
+
+@pytest.mark.parametrize("text", ["bonjour", "Bonjour !", "salut 👋", "hello"])
+def test_greeting_gets_friendly_reply_not_an_entry(h: Harness, text: str) -> None:
+    [reply] = h.send(text)
+    assert reply.kind == "smalltalk"
+    assert reply.topic is None
+    assert reply.buttons, "a greeting offers the topics"
+
+
+def test_thanks_gets_short_reply(h: Harness) -> None:
+    [reply] = h.send("merci !")
+    assert reply.kind == "smalltalk"
+    assert reply.topic is None
+    assert not reply.buttons
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["quel temps fera-t-il demain ?", "horaires de la piscine municipale", "j'ai perdu mes clés", "zzzz"],
+)
+def test_off_topic_falls_back_with_topics_and_faq(h: Harness, text: str) -> None:
+    [reply] = h.send(text)
+    assert reply.kind == "fallback"
+    assert reply.topic is None
+    assert "https://hourofcode.com/fr/faq" in _urls(reply)
+    assert {b.id for b in reply.buttons} >= {"topic:recruit-schools", "topic:district-event"}
+
+
+def test_lang_command_switches_language_and_is_remembered(h: Harness) -> None:
+    [reply] = h.send("lang en")
+    assert reply.kind == "lang"
+    assert reply.lang == "en"
+    [answer] = h.send("partager sur les réseaux sociaux")
+    assert answer.topic == "social-media"
+    assert answer.lang == "en"
+    assert any("/us/" in u for u in _urls(answer))
+
+
+def test_unknown_language_is_refused_and_nothing_changes(h: Harness) -> None:
+    [reply] = h.send("lang klingon")
+    assert reply.kind == "error"
+    assert "klingon" in reply.text
+    [answer] = h.send("comment recruter des écoles ?")
+    assert answer.lang == "fr"
+
+
+def test_topic_button_and_stale_button(h: Harness) -> None:
+    [reply] = h.press("topic:after-hour-of-code")
+    assert reply.topic == "after-hour-of-code"
+    [stale] = h.press("topic:no-such-entry")
+    assert stale.kind == "error"
+    assert stale.buttons
+
+
+def test_long_message_is_cut_with_a_notice(h: Harness) -> None:
+    replies = h.send("recruter des écoles " * 500)
+    assert replies[0].kind == "notice"
+    assert "2000" in replies[0].text.replace("\u202f", "").replace(" ", "").replace(",", "")
+    assert len(replies) == 2
+
+
+def test_help_in_french(h: Harness) -> None:
+    [reply] = h.send("/hoc help")
+    assert reply.kind == "help"
+    assert "étapes" in reply.text
+
+
+def test_empty_command_prefix_is_help(h: Harness) -> None:
+    [reply] = h.send("/hoc")
+    assert reply.kind == "help"
