@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from bot.config import Settings
 from bot.core.handler import Handler, HandlerSettings
 from bot.core.knowledge import KnowledgeBase
 from bot.core.matching import Matcher
+from bot.core.onboarding import Onboarding, OnboardingSettings
 from bot.core.ports import Clock, Store, SystemClock
 from bot.i18n import Catalogs, default_locales_dir
 
@@ -32,6 +34,67 @@ def build_catalogs(settings: Settings, kb: KnowledgeBase) -> Catalogs:
     return Catalogs(locales, default=settings.default_locale, extra_languages=kb.languages)
 
 
+class PlanningCalendar:
+    """The Calendar port on bot.planning (dateparser, zoneinfo)."""
+
+    def parse_date(self, text: str, lang: str, today: dt.date) -> tuple[dt.date | None, str | None]:
+        """The event date typed in ``text``."""
+        from bot.planning import parse_event_date
+
+        result = parse_event_date(text, lang, today)
+        return result.value, result.error
+
+    def parse_when(
+        self, text: str, lang: str, now: dt.datetime, tz: str
+    ) -> tuple[dt.datetime | None, str | None]:
+        """A moment typed in ``text``."""
+        from bot.planning import parse_when
+
+        result = parse_when(text, lang, now, tz)
+        return result.value, result.error
+
+    def is_valid_timezone(self, name: str) -> bool:
+        """True for an IANA zone name."""
+        from bot.planning import is_valid_timezone
+
+        return is_valid_timezone(name)
+
+    def suggest_timezones(self, text: str, limit: int = 3) -> list[str]:
+        """Zones resembling ``text``."""
+        from bot.planning import suggest_timezones
+
+        return suggest_timezones(text, limit)
+
+    def common_timezones(self, lang: str) -> list[str]:
+        """A few zones for speakers of ``lang``."""
+        from bot.planning import common_timezones
+
+        return common_timezones(lang)
+
+
+def csed_week(today: dt.date) -> dt.date:
+    """Monday of Computer Science Education Week (the week of December 9), this year or next."""
+    for year in (today.year, today.year + 1):
+        ninth = dt.date(year, 12, 9)
+        monday = ninth - dt.timedelta(days=ninth.weekday())
+        if monday >= today:
+            return monday
+    return monday
+
+
+def build_onboarding(handler: Handler, settings: Settings) -> Onboarding:
+    """Add the plan, date, zone and reminder commands to ``handler``."""
+    from bot.planning import load_policy
+
+    policy = load_policy(knowledge_dir(settings) / "schedule.yaml")
+    today = handler.clock.now().date()
+    return Onboarding(
+        handler,
+        PlanningCalendar(),
+        OnboardingSettings(default_event_date=settings.event_date or csed_week(today), policy=policy),
+    )
+
+
 def build_handler(
     settings: Settings,
     *,
@@ -45,7 +108,7 @@ def build_handler(
         from bot.store.memory import MemoryStore
 
         store = MemoryStore()
-    return Handler(
+    handler = Handler(
         kb,
         build_catalogs(settings, kb),
         store,
@@ -57,3 +120,5 @@ def build_handler(
         ),
         Matcher(kb, settings.match),
     )
+    build_onboarding(handler, settings)
+    return handler

@@ -396,21 +396,25 @@ def _numeric_date(text: str, order: str, today: dt.date) -> dt.date | None:
 
 
 @functools.cache
-def _dateparser_class() -> type[DateDataParser]:
-    # Imported on first use, not at import time: loading it costs tens of milliseconds.
+def _dateparser() -> tuple[type[DateDataParser], frozenset[str]]:
+    """dateparser's parser class and the languages it knows.
+
+    Imported on first use, not at import time: loading it costs tens of milliseconds.
+    """
+    from dateparser.data.languages_info import language_order
     from dateparser.date import DateDataParser
 
-    return DateDataParser  # type: ignore[no-any-return]
+    return DateDataParser, frozenset(language_order)
 
 
-def _languages(lang: str) -> list[str]:
+def _languages(lang: str, known: frozenset[str]) -> list[str]:
     base, _ = _split_locale(lang)
-    return list(dict.fromkeys([base or "en", "en", "fr"]))
+    return [code for code in dict.fromkeys([base, "en", "fr"]) if code in known]
 
 
-def _dateparser(text: str, lang: str, base: dt.datetime) -> tuple[dt.datetime, str] | None:
+def _ask_dateparser(text: str, lang: str, base: dt.datetime) -> tuple[dt.datetime, str] | None:
     """Ask dateparser; ``(datetime, period)`` or None. Never raises."""
-    parser_class = _dateparser_class()
+    parser_class, known = _dateparser()
     settings = {
         "PREFER_DATES_FROM": "future",
         "RELATIVE_BASE": base,
@@ -418,11 +422,7 @@ def _dateparser(text: str, lang: str, base: dt.datetime) -> tuple[dt.datetime, s
         "RETURN_TIME_AS_PERIOD": True,
     }
     try:
-        try:
-            parser = parser_class(languages=_languages(lang), settings=settings)
-        except ValueError:  # a language dateparser does not know
-            parser = parser_class(languages=["en", "fr"], settings=settings)
-        data = parser.get_date_data(text)
+        data = parser_class(languages=_languages(lang, known), settings=settings).get_date_data(text)
     except Exception:  # dateparser has raised odd errors on odd input: treat all as "not a date"
         return None
     found = data.date_obj
@@ -462,7 +462,7 @@ def _understand(text: str, lang: str, base: dt.datetime, zone: dt.tzinfo | None)
         return _Parsed(day, clock)
     found = None
     for candidate in _variants(rest):
-        found = _dateparser(candidate, lang, base)
+        found = _ask_dateparser(candidate, lang, base)
         if found is not None:
             break
     if found is None:

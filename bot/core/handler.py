@@ -404,7 +404,7 @@ class Handler:
 
     def _step(self, turn: Turn, args: str) -> list[Reply]:
         t = turn.t
-        arg = fold(args).strip()
+        arg = args.strip().rstrip(".?!").strip()
         if not arg:
             return [
                 Reply(
@@ -413,7 +413,7 @@ class Handler:
                     kind="error",
                 )
             ]
-        if not arg.isdigit() or not 1 <= int(arg) <= 5:
+        if not (arg.isdigit() and len(arg) < 3) or not 1 <= int(arg) <= 5:
             return [
                 Reply(
                     t.gettext("There are five steps: type a number from 1 to 5, for example: step 2"),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -57,7 +56,7 @@ _MIN_COMPARE = 12
 _MIN_FRAGMENT = 24
 # Character-trigram test for English text that is not in the reference (an outdated sentence).
 _MIN_TRIGRAM_TEXT = 40
-_TRIGRAM_MARGIN = 0.12
+_TRIGRAM_RATIO = 1.25
 _MIN_OWN_TEXT = 200
 
 
@@ -106,7 +105,6 @@ class _Link:
     end: int
     line: int
     markup: str
-    html: bool = False
     fake: bool = False
 
 
@@ -215,9 +213,16 @@ def _split_front_matter(text: str, sink: _Sink) -> tuple[str, str | None, int]:
 class _InlineReader:
     """Turns an inline token into plain text with link spans, reporting markup damage."""
 
+    _TEXT_DAMAGE = re.compile(f"{_FAKE_LINK.pattern}|{_STRAY_TAG.pattern}|{_TOKEN.pattern}")
+
     def __init__(self, guide: Guide, sink: _Sink) -> None:
         self.guide = guide
         self.sink = sink
+        self._raw: list[str] = []
+        self._size = 0
+        self._links: list[_Link] = []
+        self._strays: list[tuple[int, int, str]] = []
+        self._open: tuple[str, int, int, str] | None = None
 
     def restore(self, text: str) -> str:
         """Put the original template syntax back, for messages."""
@@ -231,97 +236,85 @@ class _InlineReader:
         return _TOKEN.sub(back, text)
 
     def read(self, token: Token) -> _Inline:
+        """Plain text, links and stray ``</a>`` positions of an inline token."""
         assert token.map is not None
         first_line = token.map[0] + 1
         line = first_line
-        raw: list[str] = []
-        size = 0
-        links: list[_Link] = []
-        strays: list[tuple[int, int, str]] = []
-        open_link: tuple[str, int, int, str, bool] | None = None
-
-        def emit(text: str) -> None:
-            nonlocal size
-            raw.append(text)
-            size += len(text)
-
-        def close(at_line: int) -> None:
-            nonlocal open_link
-            if open_link is None:
-                return
-            target, start, link_line, markup, html = open_link
-            label = "".join(raw)[start:size]
-            links.append(_Link(label, target, start, size, link_line, markup, html=html))
-            open_link = None
-
+        self._raw, self._size, self._links, self._strays, self._open = [], 0, [], [], None
         for child in token.children or []:
             kind = child.type
             if kind in ("text", "text_special", "code_inline"):
-                self._text(child.content, line, emit, lambda: size, links, strays, open_link is None)
+                self._text(child.content, line)
             elif kind in ("softbreak", "hardbreak"):
-                emit(" ")
+                self._emit(" ")
                 line += 1
             elif kind == "link_open":
-                close(line)
+                self._close()
                 href = str(child.attrs.get("href", ""))
-                open_link = (href, size, line, f"({self.restore(href)})", False)
+                self._open = (href, self._size, line, f"({self.restore(href)})")
             elif kind == "link_close":
-                close(line)
+                self._close()
             elif kind == "html_inline":
-                tag = child.content.strip()
-                if _BR.match(tag):
-                    emit(" ")
-                elif match := _HTML_OPEN_A.match(tag):
-                    close(line)
-                    href_match = _HREF.search(match.group(1))
-                    href = next((g for g in href_match.groups() if g is not None), "") if href_match else ""
-                    self.sink.add(line, f"raw HTML link {self.restore(tag)}: HTML removed, its text kept")
-                    open_link = (href.strip(), size, line, self.restore(tag), True)
-                elif _HTML_CLOSE_A.match(tag) and open_link is not None:
-                    close(line)
-                elif _HTML_CLOSE_A.match(tag):
-                    strays.append((size, line, tag))
-                    self.sink.add(line, f'stray HTML "{tag}" removed')
-                else:
-                    self.sink.add(line, f'raw HTML "{self.restore(tag)}" removed')
+                self._html(child.content.strip(), line)
             elif kind == "image":
                 self.sink.add(line, "image removed")
-        close(line)
-        return _finish("".join(raw), links, strays, first_line)
+        self._close()
+        return _finish("".join(self._raw), self._links, self._strays, first_line)
 
-    def _text(
-        self,
-        text: str,
-        line: int,
-        emit: Any,
-        size: Any,
-        links: list[_Link],
-        strays: list[tuple[int, int, str]],
-        outside_link: bool,
-    ) -> None:
+    def _emit(self, text: str) -> None:
+        self._raw.append(text)
+        self._size += len(text)
+
+    def _close(self) -> None:
+        if self._open is None:
+            return
+        target, start, line, markup = self._open
+        label = "".join(self._raw)[start : self._size]
+        self._links.append(_Link(label, target, start, self._size, line, markup))
+        self._open = None
+
+    def _html(self, tag: str, line: int) -> None:
+        if _BR.match(tag):
+            self._emit(" ")
+        elif match := _HTML_OPEN_A.match(tag):
+            self._close()
+            href_match = _HREF.search(match.group(1))
+            href = next((g for g in href_match.groups() if g is not None), "") if href_match else ""
+            self.sink.add(line, f"raw HTML link {self.restore(tag)}: HTML removed, its text kept")
+            self._open = (href.strip(), self._size, line, self.restore(tag))
+        elif _HTML_CLOSE_A.match(tag) and self._open is not None:
+            self._close()
+        elif _HTML_CLOSE_A.match(tag):
+            self._strays.append((self._size, line, tag))
+            self.sink.add(line, f'stray HTML "{tag}" removed')
+        else:
+            self.sink.add(line, f'raw HTML "{self.restore(tag)}" removed')
+
+    def _text(self, text: str, line: int) -> None:
         pos = 0
-        pattern = re.compile(f"{_FAKE_LINK.pattern}|{_STRAY_TAG.pattern}|{_TOKEN.pattern}")
-        for match in pattern.finditer(text):
-            emit(text[pos : match.start()])
+        for match in self._TEXT_DAMAGE.finditer(text):
+            self._emit(text[pos : match.start()])
             pos = match.end()
             whole = match.group(0)
-            if match.group(1) is not None and outside_link:
-                label, target = match.group(1), match.group(2)
-                start = size()
-                emit(label)
+            if match.group(1) is not None and self._open is None:
+                # Escaped brackets (or a target markdown refused): text that was meant as a link.
+                start = self._size
+                self._emit(match.group(1))
                 markup = self.restore(whole)
-                links.append(_Link(label, target, start, size(), line, markup, fake=True))
+                self._links.append(
+                    _Link(match.group(1), match.group(2), start, self._size, line, markup, True)
+                )
             elif match.group(4) is not None:
                 if match.group(3) == "/" and match.group(4).lower() == "a":
-                    strays.append((size(), line, whole))
+                    self._strays.append((self._size, line, whole))
                     self.sink.add(line, f'stray HTML "{whole}" removed')
                 elif not _BR.match(whole):
                     self.sink.add(line, f'raw HTML "{self.restore(whole)}" removed')
             elif match.group(5) is not None:
                 self.sink.add(line, f"template value {self.restore(whole)} in running text removed")
             else:
-                emit(whole)
-        emit(text[pos:])
+                self._emit(whole)
+        self._emit(text[pos:])
 
 
 def _finish(raw: str, links: list[_Link], strays: list[tuple[int, int, str]], line: int) -> _Inline:
@@ -348,9 +341,7 @@ def _finish(raw: str, links: list[_Link], strays: list[tuple[int, int, str]], li
             start += 1
         while end > start and text[end - 1] == " ":
             end -= 1
-        moved.append(
-            _Link(text[start:end], link.target, start, end, link.line, link.markup, link.html, link.fake)
-        )
+        moved.append(_Link(text[start:end], link.target, start, end, link.line, link.markup, link.fake))
     markers = [(min(mapping[pos], limit), ln, tag) for pos, ln, tag in strays]
     return _Inline(text, moved, markers, line)
 
@@ -371,7 +362,7 @@ def _strip_number(inline: _Inline) -> tuple[int | None, _Inline]:
         return None, inline
     cut = len(inline.text) - len(rest)
     links = [
-        _Link(lk.label, lk.target, lk.start - cut, lk.end - cut, lk.line, lk.markup, lk.html, lk.fake)
+        _Link(lk.label, lk.target, lk.start - cut, lk.end - cut, lk.line, lk.markup, lk.fake)
         for lk in inline.links
         if lk.start >= cut
     ]
@@ -436,14 +427,14 @@ def _blocks(tokens: Sequence[Token], reader: _InlineReader, sink: _Sink) -> list
             if content and not _BR.match(content):
                 sink.add(line, f'raw HTML block "{reader.restore(content)[:60]}" removed')
         elif token.type == "inline":
+            only = _TOKEN_FULL.fullmatch(token.content.strip())
+            if only and only.group(1) == "ph" and not heading_level:
+                key = reader.guide.placeholders[int(only.group(2))].strip()
+                blocks.append(_Block("button", 0, _Inline("", [], [], line), line, key=key))
+                continue
             inline = reader.read(token)
             if heading_level:
                 blocks.append(_Block("heading", heading_level, inline, line))
-                continue
-            only = _TOKEN_FULL.fullmatch(token.content.strip())
-            if only and only.group(1) == "ph":
-                key = reader.guide.placeholders[int(only.group(2))].strip()
-                blocks.append(_Block("button", 0, inline, line, key=key))
             elif inline.text:
                 blocks.append(_Block("item" if list_depth else "paragraph", 0, inline, line))
     return blocks
@@ -566,10 +557,8 @@ class _OutLink:
     target: str
     line: int
     markup: str
-    html: bool = False
     fake: bool = False
     ref: LinkRef | None = None
-    order: int = 0
 
 
 @dataclass(slots=True)
@@ -612,7 +601,7 @@ def _sentences(inline: _Inline) -> list[tuple[int, int]]:
 def _piece(inline: _Inline, span: tuple[int, int]) -> _Piece:
     start, end = span
     links = [
-        _OutLink(lk.label, lk.target, lk.line, lk.markup, lk.html, lk.fake)
+        _OutLink(lk.label, lk.target, lk.line, lk.markup, lk.fake)
         for lk in inline.links
         if start <= lk.start < end
     ]
@@ -678,11 +667,12 @@ class _Builder:
                     for a, b in _sentences(p.inline)
                 ]
                 for piece in parts:
-                    self._resolve_ok(piece.links)
+                    self._resolve_ok(piece.links, self.reference)
                 for sentence in sentences:
-                    self._resolve_ok(sentence.piece.links)
+                    self._resolve_ok(sentence.piece.links, self.reference)
                 lines = [p.inline.line for p in raw.parts]
                 self.ref_entries[entry_id] = _RefEntry(raw, raw.title.text, parts, sentences, lines)
+        self._own: Counter[str] = Counter()
         self._english = (
             _trigrams(" ".join(self._all_texts(self.reference))) if self.reference is not None else Counter()
         )
@@ -697,16 +687,19 @@ class _Builder:
 
     # -- link targets
 
-    def _classify(self, link: _OutLink) -> tuple[LinkRef | None, str | None, str | None]:
-        """(working link, problem, ERB path) of a link's target."""
+    def _classify(
+        self, link: _OutLink, guide: Guide | None = None
+    ) -> tuple[LinkRef | None, str | None, str | None]:
+        """(working link, problem, ERB path) of a link's target in ``guide`` (default: this one)."""
+        guide = guide or self.guide
         token = _TOKEN_FULL.fullmatch(link.target)
         if token and token.group(1) == "ph":
-            name = self.guide.placeholders[int(token.group(2))].strip()
+            name = guide.placeholders[int(token.group(2))].strip()
             if name in self.links:
                 return LinkRef(link.label, key=name), None, None
             return None, f"unknown placeholder {{{{ {name} }}}} (not in links.yaml)", None
         if token:
-            expr = self.guide.erb[int(token.group(2))].strip()
+            expr = guide.erb[int(token.group(2))].strip()
             path = _ERB_PATH.search(expr)
             return None, f"ERB leftover (%= {expr} %)", path.group(1) if path else None
         if _is_url(link.target):
@@ -717,9 +710,9 @@ class _Builder:
     def _restore(self, text: str) -> str:
         return _InlineReader(self.guide, self.sink).restore(text)
 
-    def _resolve_ok(self, links: list[_OutLink]) -> None:
+    def _resolve_ok(self, links: list[_OutLink], guide: Guide) -> None:
         for link in links:
-            link.ref, _, _ = self._classify(link)
+            link.ref, _, _ = self._classify(link, guide)
 
     # -- entries
 
@@ -765,9 +758,9 @@ class _Builder:
         if ref is None:
             return None
         for sentence in ref.sentences:
-            if len(sentence.folded) >= _MIN_FRAGMENT and len(folded) > len(sentence.folded):
-                if fuzz.partial_ratio(sentence.folded, folded) >= _FRAGMENT:
-                    return sentence
+            long_enough = len(sentence.folded) >= _MIN_FRAGMENT and len(folded) > len(sentence.folded)
+            if long_enough and fuzz.partial_ratio(sentence.folded, folded) >= _FRAGMENT:
+                return sentence
         return None
 
     def _looks_english(self, text: str) -> bool:
@@ -778,7 +771,7 @@ class _Builder:
         own = self._own - mine
         if sum(own.values()) < _MIN_OWN_TEXT:
             return False
-        return _cosine(mine, self._english) > _cosine(mine, own) + _TRIGRAM_MARGIN
+        return _cosine(mine, self._english) > _cosine(mine, own) * _TRIGRAM_RATIO
 
     def _ref_line(self, entry_id: str, part: int) -> str:
         ref = self.ref_entries[entry_id]
@@ -810,14 +803,16 @@ class _Builder:
             return pieces, False
         ref = self.ref_entries[raw.id]
         matches = [self._match(fold(p.text), raw.id) for p in pieces]
-        fragments = [None if m else self._fragment(fold(p.text), raw.id) for p, m in zip(pieces, matches)]
+        fragments = [
+            None if m else self._fragment(fold(p.text), raw.id) for p, m in zip(pieces, matches, strict=True)
+        ]
         counted = [len(fold(p.text)) >= _MIN_COMPARE for p in pieces]
         english = [m is not None for m in matches]
         whole: int | None = None
         if any(fragments):
             first = next(f for f in fragments if f is not None)
             whole = first.part
-        elif english and all(e or not c for e, c in zip(english, counted)) and any(english):
+        elif english and all(e or not c for e, c in zip(english, counted, strict=True)) and any(english):
             parts_hit = Counter(m.part for m in matches if m is not None)
             whole = parts_hit.most_common(1)[0][0]
         if whole is None and not any(english):
@@ -828,8 +823,9 @@ class _Builder:
                         whole = same
                         self.sink.add(
                             inline.line,
-                            f'paragraph in English but not the reference\'s (outdated?): "{_short(inline.text)}"'
-                            f" replaced by the English reference ({self._ref_line(raw.id, same)})",
+                            "paragraph in English but not the reference's (outdated?): "
+                            f'"{_short(inline.text)}" replaced by the English reference'
+                            f" ({self._ref_line(raw.id, same)})",
                         )
                         return [_copy(ref.parts[same], english=True)], True
                     self.sink.add(inline.line, f'paragraph seems left in English: "{_short(inline.text)}"')
@@ -845,7 +841,7 @@ class _Builder:
                 self._report_links(piece.links)
             return [_copy(ref.parts[whole], english=True)], True
         out: list[_Piece] = []
-        for piece, match in zip(pieces, matches):
+        for piece, match in zip(pieces, matches, strict=True):
             if match is None:
                 out.append(piece)
                 continue
@@ -881,7 +877,7 @@ class _Builder:
             pieces_by_part.append(pieces)
         links = self._links(raw, pieces_by_part)
         lines: list[str] = []
-        for part, pieces in zip(raw.parts, pieces_by_part):
+        for part, pieces in zip(raw.parts, pieces_by_part, strict=True):
             text = " ".join(p.text for p in pieces if p.text)
             if text:
                 lines.append(("• " + text) if part.role == "item" else text)
@@ -996,7 +992,7 @@ class _Builder:
     ) -> list[LinkRef]:
         """Links whose opening markup was lost: a stray ``</a>`` follows their text."""
         out: list[LinkRef] = []
-        for part, pieces in zip(raw.parts, pieces_by_part):
+        for part, pieces in zip(raw.parts, pieces_by_part, strict=True):
             if any(p.english for p in pieces):
                 continue
             for position, line, tag in part.inline.strays:
@@ -1011,7 +1007,8 @@ class _Builder:
                 restored = LinkRef(label, key=chosen.key, url=chosen.url)
                 self.sink.add(
                     line,
-                    f'link lost before "{tag}": "{label}" linked to {_target(restored)} from the English reference',
+                    f'link lost before "{tag}": "{label}" linked to {_target(restored)}'
+                    " from the English reference",
                 )
                 out.append(restored)
         return out
@@ -1025,7 +1022,7 @@ class _Builder:
         ref_key = ref.raw.button.key if ref is not None and ref.raw.button is not None else ""
         line = raw.button.line if raw.button is not None else raw.title.line
         if key:
-            self.sink.add(line, f"unknown placeholder {{{{ {key} }}}} (not in links.yaml) for the sign-up button")
+            self.sink.add(line, f"sign-up button: unknown placeholder {{{{ {key} }}}} (not in links.yaml)")
         else:
             self.sink.add(line, "no sign-up button placeholder found")
         if ref_key and ref_key in self.links:
@@ -1034,13 +1031,12 @@ class _Builder:
         return []
 
     def warnings(self, name: str) -> tuple[str, ...]:
-        return tuple(f"{name}:{line}: {message}" for line, message in sorted(self.sink.items))
+        ordered = sorted(self.sink.items, key=lambda item: item[0])
+        return tuple(f"{name}:{line}: {message}" for line, message in ordered)
 
 
 def _copy(piece: _Piece, *, english: bool) -> _Piece:
-    links = [
-        _OutLink(lk.label, lk.target, lk.line, lk.markup, lk.html, lk.fake, lk.ref, lk.order) for lk in piece.links
-    ]
+    links = [_OutLink(lk.label, lk.target, lk.line, lk.markup, lk.fake, lk.ref) for lk in piece.links]
     return _Piece(piece.text, links, english)
 
 
@@ -1158,7 +1154,9 @@ def merge_entry(
             content[str(lang)] = dict(fields) if isinstance(fields, Mapping) else fields
     for lang, built_content in built.items():
         previous = content.get(lang)
-        kept = {k: v for k, v in previous.items() if k not in GUIDE_FIELDS} if isinstance(previous, dict) else {}
+        kept = {}
+        if isinstance(previous, dict):
+            kept = {k: v for k, v in previous.items() if k not in GUIDE_FIELDS}
         content[lang] = {**content_fields(built_content), **kept}
     data: dict[str, Any] = {"id": entry_id, "step": step}
     if isinstance(existing, Mapping):
@@ -1220,6 +1218,6 @@ def entries_by_id(results: Iterable[BuildResult]) -> dict[str, tuple[int | None,
     out: dict[str, tuple[int | None, dict[str, BuiltContent]]] = {}
     for result in results:
         for entry in result.entries:
-            step, contents = out.setdefault(entry.id, (entry.step, {}))
+            _, contents = out.setdefault(entry.id, (entry.step, {}))
             contents[entry.lang] = entry.content
     return {entry_id: out[entry_id] for entry_id in ENTRY_IDS if entry_id in out}

@@ -62,7 +62,7 @@ def build_command(
         nothing is written).
     """
     if lang is not None and len(files) > 1:
-        stderr.write("kb build: --lang applies to a single file; name the files after their language instead\n")
+        stderr.write("kb build: --lang needs a single file; name several files after their language\n")
         return 1
     links = _links(out_dir, stderr)
     if links is None:
@@ -127,10 +127,14 @@ def _links(out_dir: Path, stderr: TextIO) -> LinkTable | None:
 
 
 def _reference(out_dir: Path, reference: Path | None, stderr: TextIO) -> tuple[Guide | None, Path | None]:
-    candidates = [reference] if reference is not None else [
-        out_dir / "sources" / "en.md",
-        default_kb_dir() / "sources" / "en.md",
-    ]
+    candidates = (
+        [reference]
+        if reference is not None
+        else [
+            out_dir / "sources" / "en.md",
+            default_kb_dir() / "sources" / "en.md",
+        ]
+    )
     for path in candidates:
         if path is not None and path.is_file():
             try:
@@ -168,7 +172,9 @@ def _build_one(
         return None
     same_file = ref_path is not None and path.resolve() == ref_path.resolve()
     try:
-        return build_guide(text, name=name, lang=code, links=links, reference=None if same_file else ref_guide)
+        return build_guide(
+            text, name=name, lang=code, links=links, reference=None if same_file else ref_guide
+        )
     except GuideError as exc:
         stderr.write(f"{exc}\n")
         return None
@@ -210,7 +216,9 @@ def _changes(results: list[BuildResult], out_dir: Path, stderr: TextIO) -> list[
                 stderr.write(f"{path}: cannot merge into a file that is not valid YAML: {exc}\n")
                 ok = False
                 continue
-        new = dump_entry(merge_entry(existing if isinstance(existing, dict) else None, entry_id, step, contents))
+        new = dump_entry(
+            merge_entry(existing if isinstance(existing, dict) else None, entry_id, step, contents)
+        )
         if new != old:
             changes.append((path, old, new))
     return changes if ok else None
@@ -221,15 +229,17 @@ def check_command(kb_dir: Path, *, stdout: TextIO, stderr: TextIO) -> int:
 
     Args:
         kb_dir: The directory to check.
-        stdout: Where the summary goes.
-        stderr: Where problems go, one ``file:line: entry <id>: <field>: message`` per line.
+        stdout: Where problems go, one ``file:line: entry <id>: <field>: message`` per line, then
+            a summary.
+        stderr: Unused; kept for a uniform command signature.
 
     Returns:
         0 when the knowledge base is valid, else 1.
     """
     problems = check_kb(kb_dir)
+    del stderr
     for problem in problems:
-        stderr.write(problem + "\n")
+        stdout.write(problem + "\n")
     if problems:
         stdout.write(f"{kb_dir}: {len(problems)} problem(s)\n")
         return 1

@@ -250,13 +250,14 @@ class _EntryCheck:
     problems: list[Problem] = field(default_factory=list)
 
     def bad(self, path: Path_, message: str) -> None:
-        self.problems.append(Problem(self.file, _line(self.doc, path), self.entry_id, _field_name(path), message))
+        line = _line(self.doc, path)
+        self.problems.append(Problem(self.file, line, self.entry_id, _field_name(path), message))
 
 
 def _check_entry(doc: _Doc, file: str, stem: str, links: LinkTable | None) -> _EntryCheck:
     data = doc.data
-    entry_id = data.get("id") if isinstance(data, dict) and isinstance(data.get("id"), str) else stem
-    check = _EntryCheck(file, doc, entry_id)
+    raw = data.get("id") if isinstance(data, dict) else None
+    check = _EntryCheck(file, doc, raw if isinstance(raw, str) else stem)
     for path, message in doc.problems:
         check.bad(path, message)
     if not isinstance(data, dict):
@@ -309,7 +310,7 @@ def _check_content(check: _EntryCheck, lang: str, fields: Any, links: LinkTable 
             check.bad(path, f"unknown field (expected {', '.join(_CONTENT_FIELDS)})")
         elif not isinstance(value, expected):
             check.bad(path, f"must be a {expected.__name__}, not {_type(value)}")
-        elif expected is list and key != "links":
+        elif isinstance(value, list) and key != "links":
             for index, item in enumerate(value):
                 if not isinstance(item, str) or not item.strip():
                     check.bad((*path, str(index)), f"must be a non-empty string, not {_type(item)}")
@@ -413,8 +414,9 @@ def validate_kb(kb_dir: Path) -> Validation:
             continue
         entry_id = data["id"]
         if entry_id in seen:
+            line = _line(doc, ("id",))
             problems.append(
-                Problem(str(path), _line(doc, ("id",)), entry_id, "id", f"duplicate id (also in {seen[entry_id]})")
+                Problem(str(path), line, entry_id, "id", f"duplicate id (also in {seen[entry_id]})")
             )
             continue
         seen[entry_id] = f"{path}:{_line(doc, ('id',))}"
@@ -423,9 +425,8 @@ def validate_kb(kb_dir: Path) -> Validation:
             entries[entry_id] = _entry(data)
     for entry_id in ENTRY_IDS:
         if entry_id not in seen:
-            problems.append(
-                Problem(str(entries_dir / f"{entry_id}.yaml"), 1, entry_id, "id", "missing entry: no file defines it")
-            )
+            missing = str(entries_dir / f"{entry_id}.yaml")
+            problems.append(Problem(missing, 1, entry_id, "id", "missing entry: no file defines it"))
     kb = None
     if not problems and links is not None:
         ordered = tuple(entries[i] for i in ENTRY_IDS if i in entries)

@@ -11,6 +11,7 @@ by at most the lease.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import random
@@ -146,10 +147,8 @@ class ReminderRunner:
                 break
             if stats.claimed >= self.batch:
                 continue  # more are due: no pause
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), pause)
-            except TimeoutError:
-                pass
         return total
 
     async def run_once(self, *, stop: asyncio.Event | None = None) -> RunStats:
@@ -179,7 +178,9 @@ class ReminderRunner:
             self._release_now(claimed[index:], tally, "worker cancelled")
             raise
         if index < len(claimed):
-            await asyncio.to_thread(self._release_now, claimed[index:], tally, "worker stopped before sending")
+            await asyncio.to_thread(
+                self._release_now, claimed[index:], tally, "worker stopped before sending"
+            )
         return tally.stats()
 
     def _release_now(self, reminders: list[Reminder], tally: _Tally, reason: str) -> None:
@@ -198,7 +199,10 @@ class ReminderRunner:
             return
         late = now - r.due_at
         if late > self.max_late:
-            error = f"dropped: due {r.due_at.isoformat()}, {_hours(late)} h late (limit {_hours(self.max_late)} h)"
+            error = (
+                f"dropped: due {r.due_at.isoformat()}, {_hours(late)} h late"
+                f" (limit {_hours(self.max_late)} h)"
+            )
             await asyncio.to_thread(self.store.mark_failed, r.id, error, status="dropped")
             tally.dropped += 1
             self.log.warning("reminder %d dropped: %s", r.id, error)
@@ -270,7 +274,7 @@ class ReminderRunner:
             or ``retry_after`` when that is longer.
         """
         # The exponent is capped so that a large attempt count cannot overflow timedelta.
-        ceiling = min(self.backoff * 2 ** min(max(attempts - 1, 0), 20), self.max_backoff)
+        ceiling = min(self.backoff * (1 << min(max(attempts - 1, 0), 20)), self.max_backoff)
         delay = ceiling * (0.5 + 0.5 * self.rng.random())
         if retry_after is not None and retry_after > 0:
             delay = max(delay, dt.timedelta(seconds=retry_after))

@@ -18,6 +18,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Connection,
+    CursorResult,
     Date,
     DateTime,
     Dialect,
@@ -195,6 +196,13 @@ def _reminder(row: Row[Any]) -> Reminder:
     )
 
 
+def _new_id(result: CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    if key is None:
+        raise RuntimeError("the database returned no primary key for an insert")
+    return int(key[0])
+
+
 def _error(message: str) -> str:
     return message[:MAX_ERROR_CHARS]
 
@@ -236,8 +244,7 @@ class SqlStore:
             try:
                 # A concurrent first contact may insert the same user: fall back to updating it.
                 with conn.begin_nested():
-                    new_id: int = conn.execute(insert(users).values(row)).inserted_primary_key[0]
-                return new_id
+                    return _new_id(conn.execute(insert(users).values(row)))
             except IntegrityError:
                 uid = self._user_id(conn, key)
                 if uid is None:
@@ -325,11 +332,19 @@ class SqlStore:
         when = as_utc(due_at)
         with self.engine.begin() as conn:
             uid = self._upsert_user(conn, key, {"chat": chat}, overwrite=False)
-            rid: int = conn.execute(
-                insert(reminders).values(
-                    user_id=uid, chat=chat, step=step, due_at=when, kind="manual", status="pending", attempts=0
+            rid = _new_id(
+                conn.execute(
+                    insert(reminders).values(
+                        user_id=uid,
+                        chat=chat,
+                        step=step,
+                        due_at=when,
+                        kind="manual",
+                        status="pending",
+                        attempts=0,
+                    )
                 )
-            ).inserted_primary_key[0]
+            )
         return Reminder(id=rid, key=key, chat=chat, step=step, due_at=when, kind="manual")
 
     def list_reminders(
@@ -443,7 +458,9 @@ class SqlStore:
             conn.execute(
                 update(reminders)
                 .where(reminders.c.id == reminder_id)
-                .values(retry_at=as_utc(retry_at), last_error=_error(error), lease_until=None, lease_owner=None)
+                .values(
+                    retry_at=as_utc(retry_at), last_error=_error(error), lease_until=None, lease_owner=None
+                )
             )
 
     # ----------------------------------------------------------------- events

@@ -44,7 +44,13 @@ class Harness:
     def chat(self, user: str, lang: str | None = None) -> ConsoleChat:
         if user not in self.chats:
             self.chats[user] = ConsoleChat(self.handler.handle, user=user, locale=lang)
+        elif lang is not None:
+            self.chats[user].locale = lang
         return self.chats[user]
+
+    def meet(self, user: str = "u1", lang: str | None = None) -> list[Reply]:
+        """First contact (the welcome), so that later turns show only their own replies."""
+        return self.send("/hoc help", user=user, lang=lang)
 
     def send(self, text: str, *, user: str = "u1", lang: str | None = None) -> list[Reply]:
         """Type ``text`` as ``user``; a number presses the matching button of the last turn."""

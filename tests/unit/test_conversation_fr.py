@@ -11,7 +11,8 @@ from tests.auxil.harness import Harness
 
 def test_french_coordinator_conversation() -> None:
     h = Harness(store=MemoryStore())
-    [hello] = h.send("Bonjour !")
+    welcome, hello = h.send("Bonjour !")
+    assert welcome.kind == "welcome"
     assert hello.kind == "smalltalk" and "Heure de Code" in hello.text
 
     [answer] = h.send("comment recruter des écoles ?")
@@ -41,7 +42,7 @@ def test_scripted_console_session_prints_replies() -> None:
     h = Harness(store=MemoryStore())
     chat = ConsoleChat(h.handler.handle, user="script")
     out = io.StringIO()
-    chat.loop(io.StringIO("étapes\n2\n"), out)
+    chat.loop(io.StringIO("aide\nétapes\n2\n"), out)
     text = out.getvalue()
     assert "[1]" in text and "[5]" in text
     assert "== Étape 2 sur 5" in text

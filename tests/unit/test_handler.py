@@ -10,7 +10,9 @@ from tests.auxil.harness import Harness
 
 @pytest.fixture
 def h() -> Harness:
-    return Harness(store=MemoryStore())
+    harness = Harness(store=MemoryStore())
+    harness.meet()
+    return harness
 
 
 def _urls(reply) -> list[str]:
@@ -42,6 +44,7 @@ def test_canadian_french_gets_canadian_links(h: Harness) -> None:
 
 def test_district_country_overrides_locale_country() -> None:
     h = Harness({"HOC_COUNTRY": "be"}, store=MemoryStore())
+    h.meet()
     [reply] = h.send("annoncer sur la page d'accueil du site du district")
     assert reply.topic == "district-homepage"
     assert any(u.startswith("https://hourofcode.com/be/") for u in _urls(reply)), _urls(reply)
@@ -152,3 +155,14 @@ def test_help_in_french(h: Harness) -> None:
 def test_empty_command_prefix_is_help(h: Harness) -> None:
     [reply] = h.send("/hoc")
     assert reply.kind == "help"
+
+
+def test_first_contact_gets_a_welcome_before_the_answer() -> None:
+    h = Harness(store=MemoryStore())
+    welcome, answer = h.send("comment recruter des écoles ?", user="new")
+    assert welcome.kind == "welcome"
+    assert "plan" in {b.id for b in welcome.buttons}
+    assert any(b.id.startswith("tz:") for b in welcome.buttons), "no zone known yet: offer some"
+    assert answer.topic == "recruit-schools"
+    [again] = h.send("comment recruter des écoles ?", user="new")
+    assert again.topic == "recruit-schools"

@@ -119,15 +119,21 @@ def test_six_weeks_of_a_plan_driven_by_the_clock(event: dt.date, tz: str) -> Non
 
 
 def test_offsets_on_both_sides_of_the_spring_change() -> None:
-    plan = dict(plan_reminders(SPRING, "America/New_York", set(), DEFAULT_POLICY, dt.datetime(2027, 1, 1, tzinfo=UTC)))
+    plan = dict(
+        plan_reminders(SPRING, "America/New_York", set(), DEFAULT_POLICY, dt.datetime(2027, 1, 1, tzinfo=UTC))
+    )
     assert plan[3] == dt.datetime(2027, 3, 12, 14, 0, tzinfo=UTC)  # EST, before 2027-03-14
     assert plan[4] == dt.datetime(2027, 3, 16, 13, 0, tzinfo=UTC)  # EDT, after
-    plan = dict(plan_reminders(SPRING, "Europe/Paris", set(), DEFAULT_POLICY, dt.datetime(2027, 1, 1, tzinfo=UTC)))
+    plan = dict(
+        plan_reminders(SPRING, "Europe/Paris", set(), DEFAULT_POLICY, dt.datetime(2027, 1, 1, tzinfo=UTC))
+    )
     assert plan[5] == dt.datetime(2027, 3, 19, 8, 0, tzinfo=UTC)  # CET
     assert plan[AFTER_STEP] == dt.datetime(2027, 3, 29, 7, 0, tzinfo=UTC)  # CEST
 
 
-def local_plan(event: dt.date, policy: SchedulePolicy = DEFAULT_POLICY, tz: str = "Europe/Paris") -> dict[int, dt.datetime]:
+def local_plan(
+    event: dt.date, policy: SchedulePolicy = DEFAULT_POLICY, tz: str = "Europe/Paris"
+) -> dict[int, dt.datetime]:
     now = dt.datetime.combine(event - dt.timedelta(days=60), dt.time(), tzinfo=UTC)
     return {step: at.astimezone(ZoneInfo(tz)) for step, at in plan_reminders(event, tz, (), policy, now)}
 
@@ -166,7 +172,9 @@ def test_steps_done_and_past_reminders_are_left_out() -> None:
 def test_a_reminder_due_exactly_now_is_not_planned_again() -> None:
     event = dt.date(2026, 12, 11)
     d1 = dt.datetime(2026, 12, 14, 8, 0, tzinfo=UTC)  # Monday 09:00 in Paris
-    assert (AFTER_STEP, d1) in plan_reminders(event, "Europe/Paris", (), DEFAULT_POLICY, d1 - dt.timedelta(seconds=1))
+    assert (AFTER_STEP, d1) in plan_reminders(
+        event, "Europe/Paris", (), DEFAULT_POLICY, d1 - dt.timedelta(seconds=1)
+    )
     assert plan_reminders(event, "Europe/Paris", (), DEFAULT_POLICY, d1) == []
 
 
@@ -230,7 +238,7 @@ def test_manual_time_uses_quiet_end_when_send_at_would_be_earlier_or_quiet() -> 
 
 def test_manual_time_must_be_aware() -> None:
     with pytest.raises(ValueError, match="aware"):
-        adjust_manual(dt.datetime(2026, 12, 8, 3, 0), DEFAULT_POLICY)  # noqa: DTZ001
+        adjust_manual(dt.datetime(2026, 12, 8, 3, 0), DEFAULT_POLICY)
 
 
 def test_nonexistent_local_time_moves_forward_by_the_gap() -> None:
@@ -287,7 +295,7 @@ def test_invalid_rules_and_naive_now_are_refused() -> None:
     with pytest.raises(ValueError, match="time zone"):
         SchedulePolicy((), send_at=dt.time(9, 0, tzinfo=UTC))
     with pytest.raises(ValueError, match="aware"):
-        plan_reminders(dt.date(2026, 12, 7), "UTC", (), DEFAULT_POLICY, dt.datetime(2026, 1, 1))  # noqa: DTZ001
+        plan_reminders(dt.date(2026, 12, 7), "UTC", (), DEFAULT_POLICY, dt.datetime(2026, 1, 1))
 
 
 ZONES = ["Europe/Paris", "America/New_York", "America/Sao_Paulo", "Australia/Sydney", "Asia/Seoul", "UTC"]
@@ -300,7 +308,9 @@ ZONES = ["Europe/Paris", "America/New_York", "America/Sao_Paulo", "Australia/Syd
     done=st.sets(st.integers(min_value=0, max_value=5)),
     hours_before=st.integers(min_value=-24 * 10, max_value=24 * 60),
 )
-def test_every_planned_reminder_keeps_the_rules(event: dt.date, tz: str, done: set[int], hours_before: int) -> None:
+def test_every_planned_reminder_keeps_the_rules(
+    event: dt.date, tz: str, done: set[int], hours_before: int
+) -> None:
     now = dt.datetime.combine(event, dt.time(12), tzinfo=UTC) - dt.timedelta(hours=hours_before)
     plan = plan_reminders(event, tz, done, DEFAULT_POLICY, now)
     assert plan == sorted(plan, key=lambda item: (item[1], item[0]))
