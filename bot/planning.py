@@ -312,6 +312,12 @@ _KO_TIME = re.compile(
 _DURATION_BEFORE = re.compile(
     r"(?:^|\s)(?:dans|in|en|within|entro|tra|fra|binnen|em|dentro\s+de|innerhalb|nach)\s*$", re.IGNORECASE
 )
+# "demain 10", "tomorrow 10": a bare number after a relative day is an hour, not a day of the month.
+_DAY_WORD_BEFORE = re.compile(
+    r"(?<!\w)(?:demain|aujourd'hui|tomorrow|today|mañana|hoy|morgen|heute|domani|oggi|amanhã|hoje|vandaag"
+    r"|yarın|bugün|내일|오늘|غدا|اليوم)\s+$",
+    re.IGNORECASE,
+)
 _NUMERIC_DATE = re.compile(r"(?<![\d/.\-])(\d{1,4})([/.\-])(\d{1,2})(?:\2(\d{4}|\d{2}))?(?![\d/\-])")
 _NEXT_WORDS = re.compile(
     r"(?<!\w)(?:prochaine?|qui\s+vient|next|coming|pr[oó]xim[oa]|que\s+viene|que\s+vem|n[aä]chste[nr]?"
@@ -347,7 +353,11 @@ def _extract_time(text: str) -> tuple[dt.time | None, str]:
             raise _Unparseable
         return clock, (text[: match.start()] + " " + text[match.end() :]).strip()
     for match in _TIME.finditer(text):
-        if match["bare"] is not None and not match["marker"]:
+        if (
+            match["bare"] is not None
+            and not match["marker"]
+            and not _DAY_WORD_BEFORE.search(text[: match.start()])
+        ):
             continue
         if not match["marker"] and _DURATION_BEFORE.search(text[: match.start()]):
             continue
@@ -386,13 +396,20 @@ def _numeric_date(text: str, order: str, today: dt.date) -> dt.date | None:
         month, day, year = int(first), int(second), int(third) if third else None
     if year is not None and year < 100:
         year += 2000
-    try:
-        if year is not None:
+    if year is not None:
+        try:
             return dt.date(year, month, day)
-        found = dt.date(today.year, month, day)
-        return found if found >= today else dt.date(today.year + 1, month, day)
-    except ValueError as exc:
-        raise _Unparseable from exc
+        except ValueError as exc:
+            raise _Unparseable from exc
+    # Without a year: the next such day, today included (29/02 may be up to four years away).
+    for candidate_year in range(today.year, today.year + 5):
+        try:
+            found = dt.date(candidate_year, month, day)
+        except ValueError:
+            continue
+        if found >= today:
+            return found
+    raise _Unparseable
 
 
 @functools.cache

@@ -197,7 +197,7 @@ def adjust_manual(local: dt.datetime, policy: SchedulePolicy) -> dt.datetime:
     day = local.date()
     wraps = policy.quiet_start > policy.quiet_end
     if wraps and wall >= policy.quiet_start:
-        pass
+        day += dt.timedelta(days=1)
     for candidate in (policy.send_at, policy.quiet_end):
         moved = local_datetime(day, candidate, zone)
         if moved > local and not policy.is_quiet(moved.time()):

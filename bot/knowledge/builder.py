@@ -566,6 +566,7 @@ class _Piece:
     text: str
     links: list[_OutLink]
     english: bool = False
+    gap: str = ""  # what separated it from the next sentence ("" in scripts written without spaces)
 
 
 def _sentences(inline: _Inline) -> list[tuple[int, int]]:
@@ -598,14 +599,15 @@ def _sentences(inline: _Inline) -> list[tuple[int, int]]:
     return [(a, b) for a, b in spans if text[a:b].strip()]
 
 
-def _piece(inline: _Inline, span: tuple[int, int]) -> _Piece:
+def _piece(inline: _Inline, span: tuple[int, int], next_start: int | None = None) -> _Piece:
     start, end = span
     links = [
         _OutLink(lk.label, lk.target, lk.line, lk.markup, lk.fake)
         for lk in inline.links
         if start <= lk.start < end
     ]
-    return _Piece(inline.text[start:end], links)
+    gap = inline.text[end:next_start] if next_start is not None else ""
+    return _Piece(inline.text[start:end], links, gap=gap)
 
 
 def _trigrams(text: str) -> Counter[str]:
@@ -798,7 +800,8 @@ class _Builder:
         """The pieces of one paragraph, English sentences replaced by the reference's."""
         inline = part.inline
         spans = _sentences(inline)
-        pieces = [_piece(inline, span) for span in spans]
+        starts = [a for a, _ in spans[1:]] + [None]
+        pieces = [_piece(inline, span, nxt) for span, nxt in zip(spans, starts, strict=True)]
         if self.reference is None or raw.id not in self.ref_entries:
             return pieces, False
         ref = self.ref_entries[raw.id]
@@ -851,7 +854,7 @@ class _Builder:
                 f" replaced by the English reference's ({self._ref_line(raw.id, match.part)})",
             )
             self._report_links(piece.links)
-            out.append(_copy(match.piece, english=True))
+            out.append(_copy(match.piece, english=True, gap=piece.gap))
         return out, True
 
     def _same_position(self, raw: _Raw, index: int) -> int | None:
@@ -865,8 +868,11 @@ class _Builder:
         """Report damaged links of text that is being replaced (the damage is still in the guide)."""
         for link in links:
             ref, problem, _ = self._classify(link)
-            if ref is None or link.fake:
-                self.sink.add(link.line, f'broken link "{link.label}" {link.markup}: {problem or "escaped"}')
+            what = "text that looks like a link (escaped markup)" if link.fake else "broken link"
+            if ref is None:
+                self.sink.add(link.line, f'{what} "{link.label}" {link.markup}: {problem}')
+            elif link.fake:
+                self.sink.add(link.line, f'{what} "{link.label}" {link.markup}')
 
     def _entry(self, raw: _Raw) -> BuiltContent | None:
         title, fallback = self._title(raw)
@@ -878,7 +884,7 @@ class _Builder:
         links = self._links(raw, pieces_by_part)
         lines: list[str] = []
         for part, pieces in zip(raw.parts, pieces_by_part, strict=True):
-            text = " ".join(p.text for p in pieces if p.text)
+            text = "".join(p.text + p.gap for p in pieces).strip()
             if text:
                 lines.append(("• " + text) if part.role == "item" else text)
         answer = "\n".join(lines)
@@ -925,7 +931,7 @@ class _Builder:
             resolved.append(None)
             broken.append((position, link, problem or "broken", erb_path))
         for position, link, problem, erb_path in broken:
-            what = "text that looks like a link" if link.fake else "broken link"
+            what = "text that looks like a link (escaped markup)" if link.fake else "broken link"
             fixed = self._repair(position, link, erb_path, ref_links, used)
             if fixed is None:
                 self.sink.add(
@@ -1035,9 +1041,9 @@ class _Builder:
         return tuple(f"{name}:{line}: {message}" for line, message in ordered)
 
 
-def _copy(piece: _Piece, *, english: bool) -> _Piece:
+def _copy(piece: _Piece, *, english: bool, gap: str = "") -> _Piece:
     links = [_OutLink(lk.label, lk.target, lk.line, lk.markup, lk.fake, lk.ref) for lk in piece.links]
-    return _Piece(piece.text, links, english)
+    return _Piece(piece.text, links, english, gap)
 
 
 def _target(link: LinkRef | None) -> str:

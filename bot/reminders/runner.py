@@ -35,7 +35,8 @@ class RunStats:
         retried: Given back after a transient failure, to retry later.
         failed: Marked failed (permanent error, too many attempts, no sender, composing failed).
         dropped: Too late to be worth sending.
-        released: Given back unprocessed because the worker was stopping.
+        released: Given back unprocessed: the worker was stopping, the batch outlasted its lease,
+            or the user's reminders were paused during the run.
     """
 
     claimed: int = 0
@@ -167,9 +168,14 @@ class ReminderRunner:
         tally = _Tally(claimed=len(claimed))
         paused: set[UserKey] = set()
         index = 0
+        reason = "worker stopped before sending"
         try:
             while index < len(claimed):
                 if stop is not None and stop.is_set():
+                    break
+                if self._lease_ending(claimed[index]):
+                    # Another worker may claim it once the lease is over: sending now could double it.
+                    reason = "lease ran out before sending"
                     break
                 await self._deliver(claimed[index], tally, paused)
                 index += 1
@@ -178,10 +184,11 @@ class ReminderRunner:
             self._release_now(claimed[index:], tally, "worker cancelled")
             raise
         if index < len(claimed):
-            await asyncio.to_thread(
-                self._release_now, claimed[index:], tally, "worker stopped before sending"
-            )
+            await asyncio.to_thread(self._release_now, claimed[index:], tally, reason)
         return tally.stats()
+
+    def _lease_ending(self, r: Reminder) -> bool:
+        return r.lease_until is not None and self.clock.now() >= r.lease_until - self.lease / 10
 
     def _release_now(self, reminders: list[Reminder], tally: _Tally, reason: str) -> None:
         now = self.clock.now()

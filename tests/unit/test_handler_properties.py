@@ -43,5 +43,6 @@ def test_any_input_gets_at_least_one_reply(text: str, action: bool, hint: str | 
 
 def test_hundred_thousand_characters_are_cut_with_a_notice() -> None:
     replies = _HARNESS.handler.handle(IncomingMessage("console", "big", "a" * 100_000, chat="big"))
-    assert replies[0].kind == "notice"
-    assert len(replies) >= 2
+    kinds = [r.kind for r in replies]
+    assert "notice" in kinds
+    assert kinds[-1] in {"answer", "clarify", "fallback"}

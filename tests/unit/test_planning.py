@@ -192,6 +192,11 @@ def test_absurd_event_dates_give_error_codes(text: str, error: str) -> None:
     assert not result.ok
 
 
+def test_29_february_without_a_year_is_the_next_one() -> None:
+    assert parse_event_date("29/02", "fr", TODAY).value == dt.date(2028, 2, 29)
+    assert parse_event_date("29/02/2027", "fr", TODAY).error == "unparseable"
+
+
 def test_two_years_ahead_is_the_limit() -> None:
     assert parse_event_date("2028-11-02", "fr", TODAY).value == dt.date(2028, 11, 2)
     assert parse_event_date("2028-11-03", "fr", TODAY).error == "too_far"
@@ -240,6 +245,10 @@ WHEN = [
     ("fr", "9h", dt.datetime(2026, 11, 3, 9, 0), True),  # already past today: tomorrow
     ("en", "tomorrow 9am", dt.datetime(2026, 11, 3, 9, 0), True),
     ("en", "tomorrow at 9", dt.datetime(2026, 11, 3, 9, 0), True),
+    ("en", "tomorrow 10", dt.datetime(2026, 11, 3, 10, 0), True),
+    ("fr", "demain 10", dt.datetime(2026, 11, 3, 10, 0), True),
+    ("fr", "dans 2 jours à 9h", dt.datetime(2026, 11, 4, 9, 0), True),
+    ("en", "in 30 minutes", dt.datetime(2026, 11, 2, 10, 45), True),
     ("en", "tomorrow at 3:30 pm", dt.datetime(2026, 11, 3, 15, 30), True),
     ("en", "next Monday", dt.datetime(2026, 11, 9, 9, 0), False),
     ("en", "in 2 days", dt.datetime(2026, 11, 4, 9, 0), False),
@@ -448,3 +457,12 @@ def test_common_timezones_by_language_and_region() -> None:
     assert common_timezones("en-GB")[0] == "Europe/London"
     assert common_timezones("pt_PT")[0] == "Europe/Lisbon"
     assert common_timezones("xx") == common_timezones("en")
+
+
+def test_every_alias_leads_to_real_zones() -> None:
+    from bot.planning import _ALIASES
+
+    for alias, zones in _ALIASES.items():
+        assert zones, alias
+        assert all(is_valid_timezone(zone) for zone in zones), alias
+        assert suggest_timezones(alias, limit=len(zones)) == list(zones), alias

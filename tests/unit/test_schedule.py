@@ -262,7 +262,7 @@ def test_reminder_planned_inside_the_spring_gap() -> None:
     assert plan == [(1, dt.datetime(2027, 3, 28, 1, 30, tzinfo=UTC))]
 
 
-def test_manual_time_inside_the_spring_gap_is_kept_after_the_gap() -> None:
+def test_manual_time_inside_the_spring_gap_leaves_quiet_hours() -> None:
     asked = dt.datetime(2027, 3, 28, 2, 30, tzinfo=PARIS)  # does not exist on the wall clock
     quiet_to_three = SchedulePolicy((), quiet_start=dt.time(23, 0), quiet_end=dt.time(3, 0))
     moved = adjust_manual(asked, quiet_to_three)
