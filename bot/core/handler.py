@@ -142,6 +142,8 @@ class Handler:
                 )
             )
         replies = self._dispatch(turn, text, first_contact)
+        if any(r.kind == "forget" for r in replies):
+            return replies  # the user asked to be erased: keep nothing, not even this turn
         self._save(turn, first_contact)
         if first_contact and self.welcome is not None and not any(r.kind == "help" for r in replies):
             notices.insert(0, self.welcome(turn))

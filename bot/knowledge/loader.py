@@ -89,9 +89,12 @@ def _read_yaml(path: Path) -> tuple[_Doc | None, Problem | None]:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        # The context mark is where the broken construct starts: the place to fix.
+        mark = exc.context_mark or exc.problem_mark
         line = mark.line + 1 if mark else 1
         detail = " ".join(str(exc.problem or exc).split())
+        if exc.context:
+            detail = f"{exc.context}: {detail}"
         return None, Problem(str(path), line, None, "yaml", f"syntax error: {detail}")
     except yaml.YAMLError as exc:
         return None, Problem(str(path), 1, None, "yaml", f"syntax error: {' '.join(str(exc).split())}")
@@ -292,7 +295,7 @@ def _check_entry(doc: _Doc, file: str, stem: str, links: LinkTable | None) -> _E
             _check_content(check, str(lang), fields, links)
         for lang, name in _REQUIRED_LANGS.items():
             if lang not in content:
-                check.bad(("content",), f"missing {name} content ({lang}): an {lang} answer is required")
+                check.bad(("content",), f"missing {name} content (content.{lang}): a {name} answer is required")
     return check
 
 
@@ -406,6 +409,8 @@ def validate_kb(kb_dir: Path) -> Validation:
         if doc is None:
             if problem:
                 problems.append(_with_entry(problem, path.stem))
+            # Unreadable, not missing: do not report its id as missing too.
+            seen.setdefault(path.stem, str(path))
             continue
         check = _check_entry(doc, str(path), path.stem, links)
         problems.extend(check.problems)

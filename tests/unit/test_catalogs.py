@@ -14,7 +14,7 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.plurals import get_plural
-from babel.messages.pofile import read_po
+from babel.messages.pofile import PoFileError, read_po
 
 REPO = Path(__file__).resolve().parents[2]
 LOCALES = REPO / "locales"
@@ -36,8 +36,9 @@ def _lang(po: Path) -> str:
 
 
 def _read(path: Path, locale: str | None = None) -> Catalog:
+    # Without abort_invalid, babel only prints a warning and drops a malformed line.
     with path.open("rb") as fh:
-        return read_po(fh, locale=locale)
+        return read_po(fh, locale=locale, abort_invalid=True)
 
 
 def _key(message: Message) -> Key:
@@ -138,7 +139,10 @@ def test_plural_forms_header_matches_the_locale(po: Path) -> None:
 
 @pytest.mark.parametrize("po", CATALOGS, ids=_lang)
 def test_catalog_compiles(po: Path) -> None:
-    catalog = _read(po, _lang(po))
+    try:
+        catalog = _read(po, _lang(po))
+    except PoFileError as exc:
+        pytest.fail(f"{po}: babel cannot read it: {exc}")
     problems = [(m.id, errors) for m, errors in catalog.check()]
     assert not problems, f"{po}: {problems}"
     buf = io.BytesIO()
@@ -172,3 +176,10 @@ def test_template_is_up_to_date_with_the_code(template: dict[Key, Message]) -> N
         + "\n".join(repr(msgid) for _, msgid in unused)
         + f"\n{HOW_TO_FIX}"
     )
+
+
+def test_english_catalog_repeats_the_source_text() -> None:
+    # The code is written in English: an English msgstr that differs means the code should change.
+    catalog = _read(LOCALES / "en" / "LC_MESSAGES" / "messages.po", "en")
+    differing = [m.id for m in catalog if m.id and _forms(m.string) != _forms(m.id)]
+    assert not differing, f"edit the English text in the code instead: {differing}"
