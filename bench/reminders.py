@@ -83,7 +83,9 @@ def seed(url: str, count: int, n_users: int = 200) -> None:
 
 def worker(url: str, name: str, batch: int, start: Barrier, results: Queue[tuple[str, int]]) -> None:
     store = SqlStore(make_engine(url))
-    runner = ReminderRunner(store, {"slack": NoopSender()}, compose, SystemClock(), worker_id=name, batch=batch)
+    runner = ReminderRunner(
+        store, {"slack": NoopSender()}, compose, SystemClock(), worker_id=name, batch=batch
+    )
     store.ping()  # connect before the clock starts
 
     async def drain() -> int:
@@ -102,9 +104,7 @@ def measure(url: str, count: int, workers: int, batch: int) -> tuple[float, list
     ctx = mp.get_context("spawn")
     start = ctx.Barrier(workers + 1)
     results: Queue[tuple[str, int]] = ctx.Queue()
-    procs = [
-        ctx.Process(target=worker, args=(url, f"w{i}", batch, start, results)) for i in range(workers)
-    ]
+    procs = [ctx.Process(target=worker, args=(url, f"w{i}", batch, start, results)) for i in range(workers)]
     for p in procs:
         p.start()
     start.wait()
@@ -129,8 +129,10 @@ def pg_schema(base: str) -> Iterator[str]:
     try:
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        yield make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False
+        yield (
+            make_url(base)
+            .update_query_dict({"options": f"-csearch_path={schema}"})
+            .render_as_string(hide_password=False)
         )
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

@@ -204,23 +204,17 @@ class Onboarding:
         """``plan``."""
         return [self.checklist(turn, self._user(turn))]
 
-    def _step_arg(self, turn: Turn, args: str, command: str) -> int | list[Reply]:
+    def _step_arg(self, turn: Turn, args: str, example: str) -> int | list[Reply]:
         match = _STEP_ARG.search(fold(args))
         if match is None:
-            return [
-                self._reply(
-                    turn,
-                    turn.t.gettext("Which step? Type a number from 1 to 5, for example: {command} 2").format(
-                        command=command
-                    ),
-                    "error",
-                )
-            ]
+            return [self._reply(turn, example, "error")]
         return int(match.group(1))
 
     def done(self, turn: Turn, args: str) -> list[Reply]:
         """``done N``: mark a step done and replan."""
-        step = self._step_arg(turn, args, "done")
+        step = self._step_arg(
+            turn, args, turn.t.gettext("Which step is done? Type a number from 1 to 5, for example: done 2")
+        )
         if isinstance(step, list):
             return step
         user = self._user(turn)
@@ -231,7 +225,9 @@ class Onboarding:
 
     def undo(self, turn: Turn, args: str) -> list[Reply]:
         """``undo N``: mark a step not done and replan."""
-        step = self._step_arg(turn, args, "undo")
+        step = self._step_arg(
+            turn, args, turn.t.gettext("Which step is not done? Type a number from 1 to 5, for example: undo 2")
+        )
         if isinstance(step, list):
             return step
         user = self._user(turn)
@@ -333,7 +329,9 @@ class Onboarding:
                     text += " " + t.gettext("Did you mean:")
                 return [self._reply(turn, text, "error", buttons=tuple(Button(f"tz:{z}", z) for z in zones))]
         self._save_and_replan(dataclasses.replace(self._user(turn), tz=name, tz_chosen=True))
-        text = t.gettext("Time zone set: {zone}. Reminders come at 9:00 your time.").format(zone=name)
+        text = t.gettext("Time zone set: {zone}. Reminders come at {time} your time.").format(
+            zone=name, time=self.settings.policy.send_at.strftime("%H:%M")
+        )
         return [self._reply(turn, text, "tz", buttons=(Button("plan", fit_label(t.gettext("See my plan"))),))]
 
     # ----------------------------------------------------------------- reminders

@@ -236,7 +236,7 @@ def _read_links(path: Path) -> tuple[LinkTable | None, list[Problem]]:
     doc, problem = _read_yaml(path)
     if doc is None:
         return None, [problem] if problem else []
-    problems = _links_problems(doc, str(path))
+    problems = sorted(_links_problems(doc, str(path)), key=lambda p: p.line)
     if problems:
         return None, problems
     return _links_table(doc.data), []
@@ -295,7 +295,9 @@ def _check_entry(doc: _Doc, file: str, stem: str, links: LinkTable | None) -> _E
             _check_content(check, str(lang), fields, links)
         for lang, name in _REQUIRED_LANGS.items():
             if lang not in content:
-                check.bad(("content",), f"missing {name} content (content.{lang}): a {name} answer is required")
+                check.bad(
+                    ("content",), f"missing {name} content (content.{lang}): a {name} answer is required"
+                )
     return check
 
 
@@ -432,6 +434,7 @@ def validate_kb(kb_dir: Path) -> Validation:
         if entry_id not in seen:
             missing = str(entries_dir / f"{entry_id}.yaml")
             problems.append(Problem(missing, 1, entry_id, "id", "missing entry: no file defines it"))
+    problems.sort(key=lambda p: (p.file, p.line))
     kb = None
     if not problems and links is not None:
         ordered = tuple(entries[i] for i in ENTRY_IDS if i in entries)

@@ -5,7 +5,9 @@ even with several workers on one PostgreSQL database, because a claim leases the
 worker. A worker that dies after a send but before recording it leaves a lease that expires;
 another worker then claims the reminder and sends it again. Sends are made one at a time, so at
 most one reminder per dead worker is sent twice; the others it had claimed are sent once, late
-by at most the lease.
+by at most the lease. The same holds when recording a delivery fails (database gone mid-batch).
+A worker never starts a send on a lease about to run out, so a slow batch cannot let another
+worker claim a reminder it is still going to send.
 """
 
 from __future__ import annotations
@@ -146,7 +148,7 @@ class ReminderRunner:
             total += stats
             if stop.is_set():
                 break
-            if stats.claimed >= self.batch:
+            if stats.claimed >= self.batch and stats.released < stats.claimed:
                 continue  # more are due: no pause
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), pause)

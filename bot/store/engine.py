@@ -58,7 +58,15 @@ def redact(url: str) -> str:
         return re.sub(r"//([^:/@]*):[^@]*@", r"//\1@", url)
     if "password" in parsed.query:
         parsed = parsed.difference_update_query(["password"])
-    return parsed.set(password=None).render_as_string(hide_password=False)
+    bare = URL.create(
+        parsed.drivername,
+        username=parsed.username,
+        host=parsed.host,
+        port=parsed.port,
+        database=parsed.database,
+        query=parsed.query,
+    )
+    return bare.render_as_string(hide_password=False)
 
 
 def _parse(url: str) -> URL:

@@ -69,7 +69,9 @@ def telegram() -> RecordingSender:
 
 
 @pytest.fixture
-def runner(any_store: Store, slack: RecordingSender, telegram: RecordingSender, clock: FakeClock) -> ReminderRunner:
+def runner(
+    any_store: Store, slack: RecordingSender, telegram: RecordingSender, clock: FakeClock
+) -> ReminderRunner:
     return ReminderRunner(
         any_store,
         {"slack": slack, "telegram": telegram},
@@ -87,7 +89,11 @@ def one(store: Store, status: str) -> Reminder:
 
 
 async def test_due_reminder_is_sent_once_and_marked(
-    any_store: Store, runner: ReminderRunner, slack: RecordingSender, telegram: RecordingSender, clock: FakeClock
+    any_store: Store,
+    runner: ReminderRunner,
+    slack: RecordingSender,
+    telegram: RecordingSender,
+    clock: FakeClock,
 ) -> None:
     r = any_store.add_reminder(ANN, "C-ann", 2, T0)
     any_store.add_reminder(BOB, "chat-bob", 1, T0 + dt.timedelta(hours=1))  # not due yet
@@ -205,10 +211,18 @@ async def test_overdue_within_limit_is_sent_once_with_its_original_date(
     assert len(slack.sent) == 1
 
 
-async def test_too_old_is_dropped_not_sent(any_store: Store, slack: RecordingSender, clock: FakeClock) -> None:
+async def test_too_old_is_dropped_not_sent(
+    any_store: Store, slack: RecordingSender, clock: FakeClock
+) -> None:
     dropped: list[Reminder] = []
     runner = ReminderRunner(
-        any_store, {"slack": slack}, compose, clock, worker_id="w", max_late=dt.timedelta(hours=36), on_drop=dropped.append
+        any_store,
+        {"slack": slack},
+        compose,
+        clock,
+        worker_id="w",
+        max_late=dt.timedelta(hours=36),
+        on_drop=dropped.append,
     )
     r = any_store.add_reminder(ANN, "C", 1, T0 - dt.timedelta(hours=36, seconds=1))
     assert await runner.run_once() == RunStats(claimed=1, dropped=1)
@@ -285,7 +299,9 @@ async def test_run_forever_keeps_going_after_a_store_error(
         def __getattr__(self, name: str) -> object:
             return getattr(self.inner, name)
 
-        def claim_due(self, now: dt.datetime, *, limit: int, lease: dt.timedelta, worker: str) -> list[Reminder]:
+        def claim_due(
+            self, now: dt.datetime, *, limit: int, lease: dt.timedelta, worker: str
+        ) -> list[Reminder]:
             if self.failures:
                 self.failures -= 1
                 raise ConnectionError("database restarting")

@@ -91,9 +91,9 @@ def test_users_are_told_apart_by_platform_workspace_and_id(any_store: Store) -> 
 
 def test_naive_datetimes_are_refused(any_store: Store) -> None:
     with pytest.raises(ValueError, match="naive"):
-        any_store.add_reminder(ANN, "C", 1, dt.datetime(2025, 12, 1, 9, 0))  # noqa: DTZ001
+        any_store.add_reminder(ANN, "C", 1, dt.datetime(2025, 12, 1, 9, 0))
     with pytest.raises(ValueError, match="naive"):
-        any_store.save_user(UserState(key=ANN, steps_done={1: dt.datetime(2025, 12, 1)}))  # noqa: DTZ001
+        any_store.save_user(UserState(key=ANN, steps_done={1: dt.datetime(2025, 12, 1)}))
 
 
 def test_delete_user_erases_state_and_reminders(any_store: Store) -> None:
@@ -120,7 +120,9 @@ def test_replace_auto_reminders_keeps_manual_and_finished_ones(any_store: Store)
     [first] = any_store.claim_due(at(11), limit=1, lease=LEASE, worker="w")
     any_store.mark_sent(first.id, at(11))
 
-    any_store.replace_auto_reminders(ANN, "C-2", [(4, at(40)), (5, dt.datetime(2025, 12, 8, 11, 50, tzinfo=PARIS))])
+    any_store.replace_auto_reminders(
+        ANN, "C-2", [(4, at(40)), (5, dt.datetime(2025, 12, 8, 11, 50, tzinfo=PARIS))]
+    )
 
     pending = any_store.list_reminders(ANN)
     assert [(r.step, r.kind, r.chat) for r in pending] == [
@@ -196,7 +198,9 @@ def test_claim_due_leases_due_reminders_in_order(any_store: Store) -> None:
 def test_expired_lease_is_claimable_again(any_store: Store) -> None:
     r = any_store.add_reminder(ANN, "C", 1, at(0))
     [first] = any_store.claim_due(at(1), limit=5, lease=LEASE, worker="dead")
-    assert any_store.claim_due(at(1) + LEASE - dt.timedelta(seconds=1), limit=5, lease=LEASE, worker="w") == []
+    assert (
+        any_store.claim_due(at(1) + LEASE - dt.timedelta(seconds=1), limit=5, lease=LEASE, worker="w") == []
+    )
     [second] = any_store.claim_due(at(1) + LEASE, limit=5, lease=LEASE, worker="w")
     assert (first.id, second.id) == (r.id, r.id)
     assert second.attempts == 2
@@ -244,7 +248,9 @@ def test_paused_users_reminders_are_not_claimed(any_store: Store) -> None:
 
 
 def test_concurrent_claims_are_exclusive(any_store: Store) -> None:
-    ids = {any_store.add_reminder(UserKey("slack", "T", f"u{i % 7}"), "C", 1, at(i % 13)).id for i in range(120)}
+    ids = {
+        any_store.add_reminder(UserKey("slack", "T", f"u{i % 7}"), "C", 1, at(i % 13)).id for i in range(120)
+    }
     got: list[int] = []
     lock = threading.Lock()
     barrier = threading.Barrier(4)
@@ -347,7 +353,13 @@ def _check_fresh_migration(url: str) -> None:
         upgrade(engine)
         upgrade(engine)  # already at head: nothing to do
         with engine.connect() as conn:
-            assert set(inspect(conn).get_table_names()) == {"alembic_version", "users", "steps", "reminders", "events"}
+            assert set(inspect(conn).get_table_names()) == {
+                "alembic_version",
+                "users",
+                "steps",
+                "reminders",
+                "events",
+            }
             assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
             # The migration builds exactly the tables the code declares.
             assert compare_metadata(MigrationContext.configure(conn), metadata) == []

@@ -75,7 +75,10 @@ def seed(url: str, count: int, n_users: int = 100) -> list[int]:
 
 
 def spawn(url: str, name: str, out: Path, *extra: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
     with (out.parent / f"{name}.log").open("wb") as log:
         return subprocess.Popen(
             [sys.executable, str(WORKER), url, "--worker-id", name, "--out", str(out), *extra],
@@ -119,7 +122,9 @@ def log_of(tmp_path: Path, name: str) -> str:
 def test_two_workers_deliver_10000_reminders_exactly_once(pg_schema_url: str, tmp_path: Path) -> None:
     ids = seed(pg_schema_url, 10_000)
     outs = {name: tmp_path / f"{name}.ids" for name in ("a", "b")}
-    procs = {name: spawn(pg_schema_url, name, out, "--batch", "100", "--lease", "60") for name, out in outs.items()}
+    procs = {
+        name: spawn(pg_schema_url, name, out, "--batch", "100", "--lease", "60") for name, out in outs.items()
+    }
     for name, proc in procs.items():
         assert proc.wait(timeout=50) == 0, log_of(tmp_path, name)
     got = {name: delivered(out) for name, out in outs.items()}
@@ -136,7 +141,15 @@ def test_killed_worker_loses_nothing_and_doubles_only_its_send_in_flight(
     batch, stall_after, lease = 100, 250, "2"
     victim_out, survivor_out = tmp_path / "victim.ids", tmp_path / "survivor.ids"
     victim = spawn(
-        pg_schema_url, "victim", victim_out, "--batch", str(batch), "--lease", lease, "--stall-after", str(stall_after)
+        pg_schema_url,
+        "victim",
+        victim_out,
+        "--batch",
+        str(batch),
+        "--lease",
+        lease,
+        "--stall-after",
+        str(stall_after),
     )
     survivor = None
     try:
@@ -147,7 +160,9 @@ def test_killed_worker_loses_nothing_and_doubles_only_its_send_in_flight(
         store = open_store(pg_schema_url)
         with store.engine.connect() as conn:
             held = conn.scalar(
-                select(func.count()).where(reminders.c.lease_owner == "victim", reminders.c.status == "pending")
+                select(func.count()).where(
+                    reminders.c.lease_owner == "victim", reminders.c.status == "pending"
+                )
             )
         store.close()
         assert held == batch - stall_after % batch  # the send in flight and the 49 after it

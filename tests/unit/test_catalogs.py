@@ -183,3 +183,23 @@ def test_english_catalog_repeats_the_source_text() -> None:
     catalog = _read(LOCALES / "en" / "LC_MESSAGES" / "messages.po", "en")
     differing = [m.id for m in catalog if m.id and _forms(m.string) != _forms(m.id)]
     assert not differing, f"edit the English text in the code instead: {differing}"
+
+
+def test_french_renderings_other_tests_rely_on() -> None:
+    catalog = _read(LOCALES / "fr" / "LC_MESSAGES" / "messages.po", "fr")
+
+    def fr(msgid: str) -> str:
+        message = catalog.get(msgid)
+        assert message is not None, msgid
+        return str(message.string)
+
+    assert fr("Step {number} of {total}: {title}") == "Étape {number} sur {total} : {title}"
+    assert fr("Step {number}: {title}") == "Étape {number} : {title}"
+    assert fr("Help") == "Aide"
+    assert "étapes" in fr("steps: the five steps of the plan")
+    greeting = (
+        "Hello! I help you bring every school of your district into the Hour of Code. "
+        "Ask me a question, or pick a topic."
+    )
+    assert "Heure de Code" in fr(greeting)
+    assert fr("From now on I will answer you in English.") == "Désormais, je vous réponds en français."

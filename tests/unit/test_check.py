@@ -52,7 +52,8 @@ EXPECTED = {
     ],
     "wrong_type": [
         "entries/recruit-schools.yaml:2: entry recruit-schools: step: must be a step number or null, not str",
-        "entries/recruit-schools.yaml:7: entry recruit-schools: content.en.questions: must be a list, not str",
+        "entries/recruit-schools.yaml:7: entry recruit-schools: content.en.questions: "
+        "must be a list, not str",
         "entries/recruit-schools.yaml:13: entry recruit-schools: content.fr.keywords[1]: "
         "must be a non-empty string, not int",
     ],
@@ -77,7 +78,7 @@ EXPECTED = {
     ],
     "near_duplicate": [
         "entries/overview.yaml:17: entry overview: content.fr.questions[0]: near-duplicate of "
-        "\"Parle-moi de vue d'ensemble !\" in entry after-hour-of-code (entries/after-hour-of-code.yaml:13, "
+        '"Parle-moi de vue d\'ensemble !" in entry after-hour-of-code (entries/after-hour-of-code.yaml:13, '
         "similarity 100): they collide in matching",
     ],
 }
@@ -94,7 +95,9 @@ def test_near_duplicates_only_count_across_entries_of_one_language(tmp_path: Pat
     path = kb / "entries" / "signup.yaml"
     text = path.read_text(encoding="utf-8")
     # The same question in another language, and twice in one entry, is not a collision.
-    text = text.replace("      - tell me about sign up\n", "      - tell me about sign up\n      - tell me about sign up!\n")
+    text = text.replace(
+        "      - tell me about sign up\n", "      - tell me about sign up\n      - tell me about sign up!\n"
+    )
     text = text.replace('      - "parle-moi de inscription"\n', "      - tell me about overview\n")
     path.write_text(text, encoding="utf-8")
     assert check_kb(kb) == []
@@ -104,7 +107,9 @@ def test_links_yaml_problems_are_reported(tmp_path: Path) -> None:
     kb = _kb(tmp_path)
     links = kb / "links.yaml"
     text = links.read_text(encoding="utf-8")
-    text = text.replace('urls/learn_beyond: {url: "https://code.org/learn/beyond"}', "urls/learn_beyond: {url: code.org}")
+    text = text.replace(
+        'urls/learn_beyond: {url: "https://code.org/learn/beyond"}', "urls/learn_beyond: {url: code.org}"
+    )
     text = text.replace("  fr: fr\ncountries:", "  fr: fr\n  nb: no\ncountries:")
     links.write_text(text, encoding="utf-8")
     problems = _relative(check_kb(kb), kb)
@@ -126,7 +131,9 @@ def test_check_command_prints_problems_and_fails(tmp_path: Path) -> None:
     assert check_command(kb, stdout=out, stderr=err) == 1
     lines = out.getvalue().splitlines()
     assert len(lines) == 3
-    assert lines[0].endswith("content.en.links[0].url: not an http(s) URL: 'ftp://hourofcode.com/how-to/events'")
+    assert lines[0].endswith(
+        "content.en.links[0].url: not an http(s) URL: 'ftp://hourofcode.com/how-to/events'"
+    )
     assert lines[-1] == f"{kb}: 2 problem(s)"
 
 
