@@ -83,9 +83,7 @@ def seed(url: str, count: int, n_users: int = 200) -> None:
 
 def worker(url: str, name: str, batch: int, start: Barrier, results: Queue[tuple[str, int]]) -> None:
     store = SqlStore(make_engine(url))
-    runner = ReminderRunner(
-        store, {"slack": NoopSender()}, compose, SystemClock(), worker_id=name, batch=batch
-    )
+    runner = ReminderRunner(store, {"slack": NoopSender()}, compose, SystemClock(), worker_id=name, batch=batch)
     store.ping()  # connect before the clock starts
 
     async def drain() -> int:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot.config import Settings
 from bot.core.handler import Handler, HandlerSettings
 from bot.core.knowledge import KnowledgeBase
 from bot.core.matching import Matcher
+from bot.core.messages import Reply
 from bot.core.onboarding import Onboarding, OnboardingSettings
-from bot.core.ports import Clock, Store, SystemClock
+from bot.core.ports import Clock, Reminder, Store, SystemClock
 from bot.i18n import Catalogs, default_locales_dir
 
 
@@ -44,9 +46,7 @@ class PlanningCalendar:
         result = parse_event_date(text, lang, today)
         return result.value, result.error
 
-    def parse_when(
-        self, text: str, lang: str, now: dt.datetime, tz: str
-    ) -> tuple[dt.datetime | None, str | None]:
+    def parse_when(self, text: str, lang: str, now: dt.datetime, tz: str) -> tuple[dt.datetime | None, str | None]:
         """A moment typed in ``text``."""
         from bot.planning import parse_when
 
@@ -103,14 +103,42 @@ def build_handler(
     kb: KnowledgeBase | None = None,
 ) -> Handler:
     """A handler on the real knowledge base and catalogs; an in-memory store unless one is given."""
+    return build_bot(settings, store=store, clock=clock, kb=kb).handler
+
+
+@dataclass(frozen=True, slots=True)
+class Bot:
+    """The handler with its plan extension and what delivery needs."""
+
+    handler: Handler
+    onboarding: Onboarding
+    catalogs: Catalogs
+
+    def compose(self, reminder: Reminder) -> Reply:
+        """The message of a reminder, in its user's language."""
+        user = self.handler.store.get_user(reminder.key)
+        candidates = (user.locale, user.locale_hint) if user else ()
+        lang = self.catalogs.negotiate(*candidates, self.handler.settings.default_locale)
+        return self.onboarding.compose_reminder(reminder, self.catalogs.get(lang), user)
+
+
+def build_bot(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    clock: Clock | None = None,
+    kb: KnowledgeBase | None = None,
+) -> Bot:
+    """Wire the knowledge base, catalogs, store and clock into a handler with its plan commands."""
     kb = kb or load_knowledge(settings)
     if store is None:
         from bot.store.memory import MemoryStore
 
         store = MemoryStore()
+    catalogs = build_catalogs(settings, kb)
     handler = Handler(
         kb,
-        build_catalogs(settings, kb),
+        catalogs,
         store,
         clock or SystemClock(),
         HandlerSettings(
@@ -120,5 +148,4 @@ def build_handler(
         ),
         Matcher(kb, settings.match),
     )
-    build_onboarding(handler, settings)
-    return handler
+    return Bot(handler, build_onboarding(handler, settings), catalogs)

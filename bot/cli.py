@@ -39,10 +39,19 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--dir", type=Path, help="knowledge directory (default: the shipped one)")
     ev = kb.add_parser("eval", help="accuracy of the matcher on labelled questions")
     ev.add_argument("file", type=Path, help="labelled questions (YAML: lang -> topic -> questions)")
-    ev.add_argument(
-        "--min-accuracy", type=float, default=None, help="exit 1 when a language is below this %%"
-    )
+    ev.add_argument("--min-accuracy", type=float, default=None, help="exit 1 when a language is below this %%")
     ev.add_argument("--quiet", action="store_true", help="no per-question list of misses")
+    db = sub.add_parser("db", help="database tools").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="apply the database migrations")
+
+    sub.add_parser("worker", help="deliver due reminders through the configured platforms")
+
+    rem = sub.add_parser("reminders", help="reminders, for operators").add_subparsers(
+        dest="reminders_command", required=True
+    )
+    listing = rem.add_parser("list", help="pending reminders")
+    listing.add_argument("--json", action="store_true", help="one JSON object per reminder")
+    listing.add_argument("--due-before", help="only those due before this ISO date or time (UTC if no zone)")
     return parser
 
 
@@ -67,6 +76,12 @@ def main(
             return _ask(args, env, stdin, stdout)
         if args.command == "chat":
             return _chat(args, env, stdin, stdout)
+        if args.command == "db":
+            return _db(env, stdout)
+        if args.command == "reminders":
+            return _reminders(args, env, stdout, stderr)
+        if args.command == "worker":
+            return _worker(env, stderr)
     except BotError as exc:
         stderr.write(f"hoc-bot: {exc}\n")
         for problem in getattr(exc, "problems", []):
@@ -116,9 +131,7 @@ def _kb(args: argparse.Namespace, env: dict[str, str], stdout: TextIO, stderr: T
     reports = evaluate(Matcher(load_knowledge(settings), settings.match), questions)
     stdout.write(format_reports(reports, verbose=not args.quiet) + "\n")
     failed = [
-        r.lang
-        for r in reports
-        if r.false_answers or (args.min_accuracy is not None and r.accuracy < args.min_accuracy)
+        r.lang for r in reports if r.false_answers or (args.min_accuracy is not None and r.accuracy < args.min_accuracy)
     ]
     if failed and args.min_accuracy is not None:
         stderr.write(f"hoc-bot: below the bar or answered off-topic questions: {', '.join(failed)}\n")
@@ -161,17 +174,96 @@ def _ask(args: argparse.Namespace, env: dict[str, str], stdin: TextIO, stdout: T
 
 
 def _chat(args: argparse.Namespace, env: dict[str, str], stdin: TextIO, stdout: TextIO) -> int:
-    from bot.adapters.console import ConsoleChat
-    from bot.app import build_handler
+    import asyncio
+    import threading
+
+    from bot.adapters.console import ConsoleChat, ConsoleSender
+    from bot.app import build_bot
+    from bot.core.ports import Store
+    from bot.reminders.runner import ReminderRunner
 
     settings = _settings(env)
-    store = None
-    if not args.memory:
+    store: Store
+    if args.memory:
+        from bot.store.memory import MemoryStore
+
+        store = MemoryStore()
+    else:
         from bot.store.engine import open_store
 
         store = open_store(settings.database_url)
-    handler = build_handler(settings, store=store)
-    chat = ConsoleChat(handler.handle, user=args.user, locale=args.lang)
-    if stdin.isatty():
-        stdout.write("Hour of Code bot: ask a question, type “help”, Ctrl-D to quit.\n")
-    return chat.loop(stdin, stdout)
+    bot = build_bot(settings, store=store)
+    sender = ConsoleSender(stdout)
+    runner = ReminderRunner(store, {"console": sender}, bot.compose, bot.handler.clock, worker_id=f"chat-{os.getpid()}")
+    chat = ConsoleChat(bot.handler.handle, user=args.user, locale=args.lang)
+    if not stdin.isatty():
+        # Scripted: deliver what fell due before each line, deterministically.
+        def deliver_due() -> None:
+            asyncio.run(runner.run_once())
+
+        return chat.loop(stdin, stdout, before_line=deliver_due)
+    stop = threading.Event()
+
+    def deliver() -> None:
+        while not stop.wait(5.0):
+            asyncio.run(runner.run_once())
+
+    threading.Thread(target=deliver, name="reminders", daemon=True).start()
+    t = bot.catalogs.get(bot.catalogs.negotiate(args.lang, settings.default_locale))
+    stdout.write(t.gettext("Hour of Code bot: ask a question or type “help”. Ctrl-D to quit.") + "\n")
+    try:
+        return chat.loop(stdin, stdout)
+    finally:
+        stop.set()
+
+
+def _db(env: dict[str, str], stdout: TextIO) -> int:
+    from bot.store.engine import open_store, redact
+
+    settings = _settings(env)
+    open_store(settings.database_url).close()
+    stdout.write(f"database is up to date: {redact(settings.database_url)}\n")
+    return 0
+
+
+def _reminders(args: argparse.Namespace, env: dict[str, str], stdout: TextIO, stderr: TextIO) -> int:
+    import datetime as dt
+
+    from bot.store.engine import open_store
+
+    due_before = None
+    if args.due_before:
+        try:
+            due_before = dt.datetime.fromisoformat(args.due_before)
+        except ValueError:
+            stderr.write(f"hoc-bot: --due-before: {args.due_before!r} is not an ISO date such as 2026-12-07T09:00\n")
+            return 2
+        if due_before.tzinfo is None:
+            due_before = due_before.replace(tzinfo=dt.UTC)
+    store = open_store(_settings(env).database_url)
+    rows = store.list_reminders(None, status="pending", due_before=due_before)
+    for r in rows:
+        record = {
+            "id": r.id,
+            "platform": r.key.platform,
+            "step": r.step,
+            "due_at": r.due_at.isoformat(),
+            "kind": r.kind,
+            "attempts": r.attempts,
+        }
+        if args.json:
+            stdout.write(json.dumps(record) + "\n")
+        else:
+            step = "-" if r.step is None else str(r.step)
+            stdout.write(f"{r.id:>8}  {r.due_at:%Y-%m-%d %H:%M}Z  {r.key.platform:<9} step {step:<2} {r.kind}\n")
+    if not args.json:
+        stdout.write(f"{len(rows)} pending\n")
+    store.close()
+    return 0
+
+
+def _worker(env: dict[str, str], stderr: TextIO) -> int:
+    stderr.write(
+        "hoc-bot: no chat platform is configured for delivering reminders (set SLACK_BOT_TOKEN or TELEGRAM_BOT_TOKEN)\n"
+    )
+    return 2

@@ -93,9 +93,7 @@ class Catalogs:
             return cached
         with self._lock:
             po = self.dir / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
-            catalog: gettext.NullTranslations = (
-                _compile(po, lang) if po.exists() else gettext.NullTranslations()
-            )
+            catalog: gettext.NullTranslations = _compile(po, lang) if po.exists() else gettext.NullTranslations()
             try:
                 locale = Locale.parse(lang.replace("-", "_"))
             except (UnknownLocaleError, ValueError):

@@ -65,9 +65,7 @@ def load_policy(path: Path) -> SchedulePolicy:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else 1
         problem = getattr(exc, "problem", None) or str(exc)
-        raise KnowledgeError(
-            f"{path}:{line}: invalid YAML: {problem}", [f"{path}:{line}: {problem}"]
-        ) from exc
+        raise KnowledgeError(f"{path}:{line}: invalid YAML: {problem}", [f"{path}:{line}: {problem}"]) from exc
     reader = _PolicyReader(path)
     policy = reader.read(root)
     if reader.problems or policy is None:
@@ -305,9 +303,7 @@ _TIME = re.compile(
     r")",
     re.IGNORECASE,
 )
-_KO_TIME = re.compile(
-    r"(?:(?P<half>오전|오후)\s*)?(?P<h>\d{1,2})\s*시(?!간)(?:\s*(?P<m>\d{1,2})\s*분|\s*(?P<ban>반))?"
-)
+_KO_TIME = re.compile(r"(?:(?P<half>오전|오후)\s*)?(?P<h>\d{1,2})\s*시(?!간)(?:\s*(?P<m>\d{1,2})\s*분|\s*(?P<ban>반))?")
 # "in 2h", "dans 2h30": a duration, not a time of day; dateparser reads those.
 _DURATION_BEFORE = re.compile(
     r"(?:^|\s)(?:dans|in|en|within|entro|tra|fra|binnen|em|dentro\s+de|innerhalb|nach)\s*$", re.IGNORECASE
@@ -353,11 +349,7 @@ def _extract_time(text: str) -> tuple[dt.time | None, str]:
             raise _Unparseable
         return clock, (text[: match.start()] + " " + text[match.end() :]).strip()
     for match in _TIME.finditer(text):
-        if (
-            match["bare"] is not None
-            and not match["marker"]
-            and not _DAY_WORD_BEFORE.search(text[: match.start()])
-        ):
+        if match["bare"] is not None and not match["marker"] and not _DAY_WORD_BEFORE.search(text[: match.start()]):
             continue
         if not match["marker"] and _DURATION_BEFORE.search(text[: match.start()]):
             continue
@@ -528,9 +520,7 @@ def parse_event_date(text: str, lang: str, today: dt.date) -> DateResult:
     return DateResult(error=error) if error else DateResult(value=parsed.day)
 
 
-def parse_when(
-    text: str, lang: str, now: dt.datetime, tz: str, *, policy: SchedulePolicy | None = None
-) -> WhenResult:
+def parse_when(text: str, lang: str, now: dt.datetime, tz: str, *, policy: SchedulePolicy | None = None) -> WhenResult:
     """Read a moment typed by a user (``demain 9h``, ``tomorrow 9am``, ``in 2 hours``, ``lundi``).
 
     A day without a time of day means :data:`DEFAULT_TIME` local time. A time without a day means

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
 from bot.core.messages import Button, IncomingMessage, Reply
+from bot.core.ports import UserKey
 
 
 def render(reply: Reply, first_choice: int = 1) -> str:
@@ -43,9 +45,7 @@ class ConsoleChat:
         stripped = line.strip()
         if stripped.isdigit() and 1 <= int(stripped) <= len(self.choices):
             button = self.choices[int(stripped) - 1]
-            msg = IncomingMessage(
-                "console", self.user, button.id, chat=self.user, locale_hint=self.locale, action=True
-            )
+            msg = IncomingMessage("console", self.user, button.id, chat=self.user, locale_hint=self.locale, action=True)
         else:
             msg = IncomingMessage("console", self.user, line, chat=self.user, locale_hint=self.locale)
         replies = self.handle(msg)
@@ -61,10 +61,21 @@ class ConsoleChat:
             n += len(reply.buttons)
         return "\n\n".join(out)
 
-    def loop(self, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout, prompt: str = "> ") -> int:
-        """Read lines until EOF; interactive prompts only when stdin is a terminal."""
+    def loop(
+        self,
+        stdin: TextIO = sys.stdin,
+        stdout: TextIO = sys.stdout,
+        prompt: str = "> ",
+        before_line: Callable[[], None] | None = None,
+    ) -> int:
+        """Read lines until EOF; interactive prompts only when stdin is a terminal.
+
+        ``before_line`` runs before each line is handled (delivery of reminders now due).
+        """
         interactive = stdin.isatty()
         while True:
+            if before_line is not None:
+                before_line()
             if interactive:
                 stdout.write(prompt)
                 stdout.flush()
@@ -76,3 +87,19 @@ class ConsoleChat:
             stdout.write(self.render(self.send(line.rstrip("\n"))) + "\n\n")
             stdout.flush()
         return 0
+
+
+class ConsoleSender:
+    """Delivers reminders of console users by printing them (``hoc-bot chat``)."""
+
+    def __init__(self, stdout: TextIO, lock: threading.Lock | None = None) -> None:
+        self.stdout = stdout
+        self.lock = lock or threading.Lock()
+        self.sent: list[tuple[UserKey, Reply]] = []
+
+    async def send(self, key: UserKey, chat: str, reply: Reply) -> None:
+        """Print ``reply`` as a reminder."""
+        with self.lock:
+            self.stdout.write("\n⏰ " + render(reply) + "\n\n")
+            self.stdout.flush()
+            self.sent.append((key, reply))

@@ -117,18 +117,14 @@ class Handler:
                 tz=msg.tz_hint,
                 created_at=self.clock.now(),
             )
-        elif (msg.locale_hint and msg.locale_hint != user.locale_hint) or (
-            msg.chat and msg.chat != user.chat
-        ):
+        elif (msg.locale_hint and msg.locale_hint != user.locale_hint) or (msg.chat and msg.chat != user.chat):
             user = dataclasses.replace(
                 user, locale_hint=msg.locale_hint or user.locale_hint, chat=msg.chat or user.chat
             )
         detected = None
         if not user.locale and not msg.locale_hint and not msg.action:
             detected = self.matcher.detect_language(text)
-        locale = (
-            user.locale or msg.locale_hint or detected or user.locale_hint or self.settings.default_locale
-        )
+        locale = user.locale or msg.locale_hint or detected or user.locale_hint or self.settings.default_locale
         lang = self.translations.negotiate(locale, self.settings.default_locale)
         turn = Turn(msg, key, user, lang, locale, self.translations.get(lang))
         if cut:
@@ -159,9 +155,7 @@ class Handler:
             turn.user.chat,
         ):
             self.store.save_user(
-                dataclasses.replace(
-                    current, welcomed=True, locale_hint=turn.user.locale_hint, chat=turn.user.chat
-                )
+                dataclasses.replace(current, welcomed=True, locale_hint=turn.user.locale_hint, chat=turn.user.chat)
             )
 
     def _dispatch(self, turn: Turn, text: str, first_contact: bool) -> list[Reply]:
@@ -271,9 +265,7 @@ class Handler:
 
     def entry_reply(self, turn: Turn, entry: Entry) -> Reply:
         """An entry as a reply, in the user's language, with links for the user's country."""
-        code, content = entry.best(
-            turn.locale.replace("_", "-").split("-")[0].lower(), self.settings.default_locale
-        )
+        code, content = entry.best(turn.locale.replace("_", "-").split("-")[0].lower(), self.settings.default_locale)
         locale = turn.locale if turn.locale.lower().startswith(code.lower()) else code
         links = self.links_for(content, locale)
         buttons: list[Button] = []
@@ -288,9 +280,7 @@ class Handler:
         buttons.append(Button("steps", fit_label(t.gettext("All steps"))))
         title = content.title
         if entry.step is not None:
-            title = t.gettext("Step {number} of {total}: {title}").format(
-                number=entry.step, total=5, title=title
-            )
+            title = t.gettext("Step {number} of {total}: {title}").format(number=entry.step, total=5, title=title)
         return Reply(
             content.answer,
             links=links,
@@ -329,8 +319,7 @@ class Handler:
         links = (Link(turn.t.gettext("Hour of Code FAQ"), faq),) if faq else ()
         return Reply(
             turn.t.gettext(
-                "I could not find that in the district guide. Here are the topics I know; "
-                "the FAQ may help too."
+                "I could not find that in the district guide. Here are the topics I know; the FAQ may help too."
             ),
             links=links,
             buttons=self._topic_buttons(turn),
@@ -391,9 +380,7 @@ class Handler:
             if entry is None:
                 continue
             lines.append(self._title(entry, turn))
-            buttons.append(
-                Button(f"step:{number}", fit_label(t.gettext("Show step {number}").format(number=number)))
-            )
+            buttons.append(Button(f"step:{number}", fit_label(t.gettext("Show step {number}").format(number=number))))
         return [
             Reply(
                 "\n".join(lines),

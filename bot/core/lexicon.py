@@ -93,9 +93,7 @@ THANKS_WORDS: frozenset[str] = frozenset(
 )
 
 #: Words for "step" in the guide's languages (folded), for "étape 3", "step 3", "3단계".
-STEP_WORDS: frozenset[str] = frozenset(
-    _words("""etape step paso schritt passo etapa stap adim asama 단계 خطوه""")
-)
+STEP_WORDS: frozenset[str] = frozenset(_words("""etape step paso schritt passo etapa stap adim asama 단계 خطوه"""))
 
 
 def all_stopwords() -> frozenset[str]:

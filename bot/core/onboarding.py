@@ -137,9 +137,7 @@ class Onboarding:
             Button("steps", fit_label(t.gettext("All steps"))),
         ]
         if not turn.user.tz:
-            text += "\n" + t.gettext(
-                "Which time zone are you in? Pick one or type, for example: tz Europe/Paris"
-            )
+            text += "\n" + t.gettext("Which time zone are you in? Pick one or type, for example: tz Europe/Paris")
             buttons += [Button(f"tz:{zone}", zone) for zone in self.calendar.common_timezones(turn.lang)[:4]]
         return self._reply(turn, text, "welcome", buttons=tuple(buttons))
 
@@ -156,9 +154,9 @@ class Onboarding:
         when = t.format_date(event)
         if left > 0:
             lines.append(
-                t.ngettext(
-                    "Your event: {date} (in {count} day)", "Your event: {date} (in {count} days)", left
-                ).format(date=when, count=left)
+                t.ngettext("Your event: {date} (in {count} day)", "Your event: {date} (in {count} days)", left).format(
+                    date=when, count=left
+                )
             )
         elif left == 0:
             lines.append(t.gettext("Your event: {date} (today!)").format(date=when))
@@ -181,16 +179,12 @@ class Onboarding:
                     f"done:{upcoming}",
                     fit_label(t.gettext("Mark step {number} done").format(number=upcoming)),
                 ),
-                Button(
-                    f"step:{upcoming}", fit_label(t.gettext("Show step {number}").format(number=upcoming))
-                ),
+                Button(f"step:{upcoming}", fit_label(t.gettext("Show step {number}").format(number=upcoming))),
                 Button(f"remind:{upcoming}", fit_label(t.gettext("Remind me"))),
             ]
         if user.steps_done:
             last = max(user.steps_done)
-            buttons.append(
-                Button(f"undo:{last}", fit_label(t.gettext("Undo step {number}").format(number=last)))
-            )
+            buttons.append(Button(f"undo:{last}", fit_label(t.gettext("Undo step {number}").format(number=last))))
         return self._reply(
             turn,
             "\n".join(lines),
@@ -232,9 +226,7 @@ class Onboarding:
             return step
         user = self._user(turn)
         if step in user.steps_done:
-            user = dataclasses.replace(
-                user, steps_done={k: v for k, v in user.steps_done.items() if k != step}
-            )
+            user = dataclasses.replace(user, steps_done={k: v for k, v in user.steps_done.items() if k != step})
             self._save_and_replan(user)
         return [self.checklist(turn, user, replace=turn.msg.action)]
 
@@ -295,8 +287,7 @@ class Onboarding:
                 )
             else:
                 text = t.gettext(
-                    "I could not read that date. When is your event? For example: date 7 december, "
-                    "or date 2026-12-07"
+                    "I could not read that date. When is your event? For example: date 7 december, or date 2026-12-07"
                 )
             return [self._reply(turn, text, "error")]
         user = self._save_and_replan(dataclasses.replace(user, event_date=value))
@@ -362,9 +353,7 @@ class Onboarding:
                 ]
             local_now = self.h.clock.now().astimezone(ZoneInfo(tz))
             tomorrow = local_now.date() + dt.timedelta(days=1)
-            moment = dt.datetime.combine(tomorrow, self.settings.policy.send_at, ZoneInfo(tz)).astimezone(
-                dt.UTC
-            )
+            moment = dt.datetime.combine(tomorrow, self.settings.policy.send_at, ZoneInfo(tz)).astimezone(dt.UTC)
         else:
             value, error = self.calendar.parse_when(when_text, turn.lang, self.h.clock.now(), tz)
             if value is None:
@@ -410,11 +399,7 @@ class Onboarding:
             self.h.store.save_user(dataclasses.replace(user, welcomed=True))
             self.h.store.set_reminders_enabled(user.key, False)
             self.replan(user)
-            return [
-                self._reply(
-                    turn, t.gettext("Reminders paused. Type “reminders on” to resume them."), "reminders"
-                )
-            ]
+            return [self._reply(turn, t.gettext("Reminders paused. Type “reminders on” to resume them."), "reminders")]
         if switch in {"on", "start", "oui", "activer", "resume"}:
             user = dataclasses.replace(user, reminders_enabled=True)
             self.h.store.save_user(dataclasses.replace(user, welcomed=True))
@@ -445,9 +430,7 @@ class Onboarding:
         if r.step == AFTER_STEP:
             what = t.gettext("after the Hour of Code")
         elif r.step is not None:
-            what = t.gettext("step {number}: {title}").format(
-                number=r.step, title=self._step_title(turn, r.step)
-            )
+            what = t.gettext("step {number}: {title}").format(number=r.step, title=self._step_title(turn, r.step))
         else:
             what = t.gettext("your plan")
         return t.gettext("n°{id} — {when} — {what}").format(id=r.id, when=when, what=what)
@@ -465,15 +448,11 @@ class Onboarding:
                 )
             ]
         if self.h.store.cancel_reminder(turn.key, int(digits)):
-            return [
-                self._reply(turn, t.gettext("Reminder n°{id} cancelled.").format(id=int(digits)), "cancel")
-            ]
+            return [self._reply(turn, t.gettext("Reminder n°{id} cancelled.").format(id=int(digits)), "cancel")]
         return [
             self._reply(
                 turn,
-                t.gettext("You have no pending reminder n°{id}. Type “reminders” to see them.").format(
-                    id=int(digits)
-                ),
+                t.gettext("You have no pending reminder n°{id}. Type “reminders” to see them.").format(id=int(digits)),
                 "error",
             )
         ]
@@ -484,11 +463,7 @@ class Onboarding:
         t = turn.t
         if fold(args) == "confirm" and turn.msg.action:
             self.h.store.delete_user(turn.key)
-            return [
-                self._reply(
-                    turn, t.gettext("Done: I erased everything I kept about you."), "forget", replace=True
-                )
-            ]
+            return [self._reply(turn, t.gettext("Done: I erased everything I kept about you."), "forget", replace=True)]
         return [
             self._reply(
                 turn,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -147,7 +147,7 @@ class Store(Protocol):
         ...
 
     def delete_user(self, key: UserKey) -> None:
-        """Erase every row about the user: state, steps, reminders, event ids."""
+        """Erase every row about the user: state, steps and reminders (event ids name no user)."""
         ...
 
     def replace_auto_reminders(self, key: UserKey, chat: str, due: Sequence[tuple[int, dt.datetime]]) -> None:
@@ -176,8 +176,19 @@ class Store(Protocol):
         """How many pending reminders the user has."""
         ...
 
-    def claim_due(self, now: dt.datetime, *, limit: int, lease: dt.timedelta, worker: str) -> list[Reminder]:
-        """Atomically lease up to ``limit`` pending reminders due at ``now`` whose lease is free or expired."""
+    def claim_due(
+        self,
+        now: dt.datetime,
+        *,
+        limit: int,
+        lease: dt.timedelta,
+        worker: str,
+        platforms: Collection[str] | None = None,
+    ) -> list[Reminder]:
+        """Atomically lease up to ``limit`` pending reminders due at ``now`` whose lease is free or expired.
+
+        ``platforms`` limits the claim to users of those platforms (a worker claims only what it can send).
+        """
         ...
 
     def mark_sent(self, reminder_id: int, now: dt.datetime) -> None:
@@ -216,9 +227,7 @@ class Calendar(Protocol):
         """The event date typed in ``text``, or None with an error code (``past``, ``unparseable`` …)."""
         ...
 
-    def parse_when(
-        self, text: str, lang: str, now: dt.datetime, tz: str
-    ) -> tuple[dt.datetime | None, str | None]:
+    def parse_when(self, text: str, lang: str, now: dt.datetime, tz: str) -> tuple[dt.datetime | None, str | None]:
         """A moment typed in ``text`` (UTC), or None with an error code."""
         ...
 

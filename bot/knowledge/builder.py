@@ -301,9 +301,7 @@ class _InlineReader:
                 start = self._size
                 self._emit(match.group(1))
                 markup = self.restore(whole)
-                self._links.append(
-                    _Link(match.group(1), match.group(2), start, self._size, line, markup, True)
-                )
+                self._links.append(_Link(match.group(1), match.group(2), start, self._size, line, markup, True))
             elif match.group(4) is not None:
                 if match.group(3) == "/" and match.group(4).lower() == "a":
                     self._strays.append((self._size, line, whole))
@@ -602,9 +600,7 @@ def _sentences(inline: _Inline) -> list[tuple[int, int]]:
 def _piece(inline: _Inline, span: tuple[int, int], next_start: int | None = None) -> _Piece:
     start, end = span
     links = [
-        _OutLink(lk.label, lk.target, lk.line, lk.markup, lk.fake)
-        for lk in inline.links
-        if start <= lk.start < end
+        _OutLink(lk.label, lk.target, lk.line, lk.markup, lk.fake) for lk in inline.links if start <= lk.start < end
     ]
     gap = inline.text[end:next_start] if next_start is not None else ""
     return _Piece(inline.text[start:end], links, gap=gap)
@@ -689,9 +685,7 @@ class _Builder:
 
     # -- link targets
 
-    def _classify(
-        self, link: _OutLink, guide: Guide | None = None
-    ) -> tuple[LinkRef | None, str | None, str | None]:
+    def _classify(self, link: _OutLink, guide: Guide | None = None) -> tuple[LinkRef | None, str | None, str | None]:
         """(working link, problem, ERB path) of a link's target in ``guide`` (default: this one)."""
         guide = guide or self.guide
         token = _TOKEN_FULL.fullmatch(link.target)
@@ -736,9 +730,12 @@ class _Builder:
         """Text of this guide that is not the English reference's (its own language)."""
         texts = [self.guide.front_title or ""]
         for raw in raws.values():
-            for inline in [raw.title, *(p.inline for p in raw.parts)]:
-                for a, b in _sentences(inline):
-                    sentence = inline.text[a:b]
+            ref = self.ref_entries.get(raw.id)
+            if ref is None or fuzz.ratio(fold(raw.title.text), fold(ref.title)) < _SAME_TEXT:
+                texts.append(raw.title.text)
+            for part in raw.parts:
+                for a, b in _sentences(part.inline):
+                    sentence = part.inline.text[a:b]
                     if self._match(fold(sentence), raw.id) is None:
                         texts.append(sentence)
         return texts
@@ -806,9 +803,7 @@ class _Builder:
             return pieces, False
         ref = self.ref_entries[raw.id]
         matches = [self._match(fold(p.text), raw.id) for p in pieces]
-        fragments = [
-            None if m else self._fragment(fold(p.text), raw.id) for p, m in zip(pieces, matches, strict=True)
-        ]
+        fragments = [None if m else self._fragment(fold(p.text), raw.id) for p, m in zip(pieces, matches, strict=True)]
         counted = [len(fold(p.text)) >= _MIN_COMPARE for p in pieces]
         english = [m is not None for m in matches]
         whole: int | None = None
@@ -934,9 +929,7 @@ class _Builder:
             what = "text that looks like a link (escaped markup)" if link.fake else "broken link"
             fixed = self._repair(position, link, erb_path, ref_links, used)
             if fixed is None:
-                self.sink.add(
-                    link.line, f'{what} "{link.label}" {link.markup}: {problem}; no replacement, text kept'
-                )
+                self.sink.add(link.line, f'{what} "{link.label}" {link.markup}: {problem}; no replacement, text kept')
                 continue
             resolved[position] = fixed
             self.sink.add(
@@ -1013,8 +1006,7 @@ class _Builder:
                 restored = LinkRef(label, key=chosen.key, url=chosen.url)
                 self.sink.add(
                     line,
-                    f'link lost before "{tag}": "{label}" linked to {_target(restored)}'
-                    " from the English reference",
+                    f'link lost before "{tag}": "{label}" linked to {_target(restored)} from the English reference',
                 )
                 out.append(restored)
         return out
@@ -1206,9 +1198,7 @@ def _ordered_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
     for key in sorted(k for k in fields if k not in _CONTENT_ORDER):
         ordered[key] = fields[key]
     if isinstance(ordered.get("links"), list):
-        ordered["links"] = [
-            _Flow(_ordered_link(lk)) if isinstance(lk, Mapping) else lk for lk in ordered["links"]
-        ]
+        ordered["links"] = [_Flow(_ordered_link(lk)) if isinstance(lk, Mapping) else lk for lk in ordered["links"]]
     return ordered
 
 

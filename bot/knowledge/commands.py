@@ -142,9 +142,7 @@ def _reference(out_dir: Path, reference: Path | None, stderr: TextIO) -> tuple[G
             except (OSError, UnicodeDecodeError, GuideError) as exc:
                 stderr.write(f"kb build: reference {path} unusable: {exc}\n")
                 return None, None
-    stderr.write(
-        "kb build: no English reference found: untranslated text and broken links cannot be repaired\n"
-    )
+    stderr.write("kb build: no English reference found: untranslated text and broken links cannot be repaired\n")
     return None, None
 
 
@@ -172,9 +170,7 @@ def _build_one(
         return None
     same_file = ref_path is not None and path.resolve() == ref_path.resolve()
     try:
-        return build_guide(
-            text, name=name, lang=code, links=links, reference=None if same_file else ref_guide
-        )
+        return build_guide(text, name=name, lang=code, links=links, reference=None if same_file else ref_guide)
     except GuideError as exc:
         stderr.write(f"{exc}\n")
         return None
@@ -192,9 +188,7 @@ def _json_entries(results: list[BuildResult], links: LinkTable) -> list[dict[str
                     "lang": entry.lang,
                     "title": content.title,
                     "answer": content.answer,
-                    "links": [
-                        {"label": link.label, "url": links.url_of(link, entry.lang)} for link in content.links
-                    ],
+                    "links": [{"label": link.label, "url": links.url_of(link, entry.lang)} for link in content.links],
                 }
             )
     return out
@@ -216,9 +210,7 @@ def _changes(results: list[BuildResult], out_dir: Path, stderr: TextIO) -> list[
                 stderr.write(f"{path}: cannot merge into a file that is not valid YAML: {exc}\n")
                 ok = False
                 continue
-        new = dump_entry(
-            merge_entry(existing if isinstance(existing, dict) else None, entry_id, step, contents)
-        )
+        new = dump_entry(merge_entry(existing if isinstance(existing, dict) else None, entry_id, step, contents))
         if new != old:
             changes.append((path, old, new))
     return changes if ok else None

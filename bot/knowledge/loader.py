@@ -295,9 +295,7 @@ def _check_entry(doc: _Doc, file: str, stem: str, links: LinkTable | None) -> _E
             _check_content(check, str(lang), fields, links)
         for lang, name in _REQUIRED_LANGS.items():
             if lang not in content:
-                check.bad(
-                    ("content",), f"missing {name} content (content.{lang}): a {name} answer is required"
-                )
+                check.bad(("content",), f"missing {name} content (content.{lang}): a {name} answer is required")
     return check
 
 
@@ -422,9 +420,7 @@ def validate_kb(kb_dir: Path) -> Validation:
         entry_id = data["id"]
         if entry_id in seen:
             line = _line(doc, ("id",))
-            problems.append(
-                Problem(str(path), line, entry_id, "id", f"duplicate id (also in {seen[entry_id]})")
-            )
+            problems.append(Problem(str(path), line, entry_id, "id", f"duplicate id (also in {seen[entry_id]})"))
             continue
         seen[entry_id] = f"{path}:{_line(doc, ('id',))}"
         questions.extend(_questions(doc, str(path), entry_id))

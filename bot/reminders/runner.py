@@ -165,7 +165,12 @@ class ReminderRunner:
         """
         now = self.clock.now()
         claimed = await asyncio.to_thread(
-            self.store.claim_due, now, limit=self.batch, lease=self.lease, worker=self.worker_id
+            self.store.claim_due,
+            now,
+            limit=self.batch,
+            lease=self.lease,
+            worker=self.worker_id,
+            platforms=frozenset(self.senders),
         )
         tally = _Tally(claimed=len(claimed))
         paused: set[UserKey] = set()
@@ -208,10 +213,7 @@ class ReminderRunner:
             return
         late = now - r.due_at
         if late > self.max_late:
-            error = (
-                f"dropped: due {r.due_at.isoformat()}, {_hours(late)} h late"
-                f" (limit {_hours(self.max_late)} h)"
-            )
+            error = f"dropped: due {r.due_at.isoformat()}, {_hours(late)} h late (limit {_hours(self.max_late)} h)"
             await asyncio.to_thread(self.store.mark_failed, r.id, error, status="dropped")
             tally.dropped += 1
             self.log.warning("reminder %d dropped: %s", r.id, error)

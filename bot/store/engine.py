@@ -119,9 +119,7 @@ def make_engine(url: str) -> Engine:
     try:
         if backend == "sqlite":
             memory = parsed.database in (None, "", ":memory:")
-            options: dict[str, Any] = {
-                "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}
-            }
+            options: dict[str, Any] = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}}
             if memory:
                 # One connection, or every checkout would see a new empty database.
                 options["poolclass"] = StaticPool

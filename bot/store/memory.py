@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from bot.core.ports import Reminder, UserKey, UserState
 
@@ -155,7 +155,15 @@ class MemoryStore:
         with self._lock:
             return sum(1 for r in self._reminders.values() if r.key == key and r.status == "pending")
 
-    def claim_due(self, now: dt.datetime, *, limit: int, lease: dt.timedelta, worker: str) -> list[Reminder]:
+    def claim_due(
+        self,
+        now: dt.datetime,
+        *,
+        limit: int,
+        lease: dt.timedelta,
+        worker: str,
+        platforms: Collection[str] | None = None,
+    ) -> list[Reminder]:
         """Lease up to ``limit`` due pending reminders of users who want them."""
         now = as_utc(now)
         with self._lock:
@@ -168,6 +176,7 @@ class MemoryStore:
                     and (r.lease_until is None or r.lease_until <= now)
                     and self._retry_at.get(r.id, now) <= now
                     and self._enabled(r.key)
+                    and (platforms is None or r.key.platform in platforms)
                 ),
                 key=lambda r: (r.due_at, r.id),
             )[: max(limit, 0)]
@@ -211,9 +220,7 @@ class MemoryStore:
         with self._lock:
             r = self._unlease(reminder_id)
             if r is not None:
-                self._reminders[r.id] = dataclasses.replace(
-                    r, lease_until=None, last_error=error[:MAX_ERROR_CHARS]
-                )
+                self._reminders[r.id] = dataclasses.replace(r, lease_until=None, last_error=error[:MAX_ERROR_CHARS])
                 self._retry_at[r.id] = when
 
     def lease_owner(self, reminder_id: int) -> str | None:

@@ -10,7 +10,7 @@ but not yet marked is then sent twice.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -41,6 +41,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -391,7 +392,15 @@ class SqlStore:
         with self.engine.begin() as conn:
             return int(conn.scalar(query) or 0)
 
-    def claim_due(self, now: dt.datetime, *, limit: int, lease: dt.timedelta, worker: str) -> list[Reminder]:
+    def claim_due(
+        self,
+        now: dt.datetime,
+        *,
+        limit: int,
+        lease: dt.timedelta,
+        worker: str,
+        platforms: Collection[str] | None = None,
+    ) -> list[Reminder]:
         """Atomically lease up to ``limit`` pending reminders due at ``now`` whose lease is free or expired.
 
         Only reminders of users with reminders enabled, and not held back by ``retry_at``, are
@@ -409,6 +418,7 @@ class SqlStore:
                 or_(reminders.c.lease_until.is_(None), reminders.c.lease_until <= now),
                 or_(reminders.c.retry_at.is_(None), reminders.c.retry_at <= now),
                 users.c.reminders_enabled.is_(True),
+                true() if platforms is None else users.c.platform.in_(sorted(platforms)),
             )
             .order_by(reminders.c.due_at, reminders.c.id)
             .limit(limit)
@@ -458,9 +468,7 @@ class SqlStore:
             conn.execute(
                 update(reminders)
                 .where(reminders.c.id == reminder_id)
-                .values(
-                    retry_at=as_utc(retry_at), last_error=_error(error), lease_until=None, lease_owner=None
-                )
+                .values(retry_at=as_utc(retry_at), last_error=_error(error), lease_until=None, lease_owner=None)
             )
 
     # ----------------------------------------------------------------- events
@@ -475,9 +483,7 @@ class SqlStore:
             try:
                 with conn.begin_nested():
                     conn.execute(
-                        insert(events).values(
-                            platform=platform, event_id=event_id, seen_at=now, expires_at=now + ttl
-                        )
+                        insert(events).values(platform=platform, event_id=event_id, seen_at=now, expires_at=now + ttl)
                     )
             except IntegrityError:
                 return True

@@ -69,9 +69,7 @@ def telegram() -> RecordingSender:
 
 
 @pytest.fixture
-def runner(
-    any_store: Store, slack: RecordingSender, telegram: RecordingSender, clock: FakeClock
-) -> ReminderRunner:
+def runner(any_store: Store, slack: RecordingSender, telegram: RecordingSender, clock: FakeClock) -> ReminderRunner:
     return ReminderRunner(
         any_store,
         {"slack": slack, "telegram": telegram},
@@ -211,9 +209,7 @@ async def test_overdue_within_limit_is_sent_once_with_its_original_date(
     assert len(slack.sent) == 1
 
 
-async def test_too_old_is_dropped_not_sent(
-    any_store: Store, slack: RecordingSender, clock: FakeClock
-) -> None:
+async def test_too_old_is_dropped_not_sent(any_store: Store, slack: RecordingSender, clock: FakeClock) -> None:
     dropped: list[Reminder] = []
     runner = ReminderRunner(
         any_store,
@@ -299,9 +295,7 @@ async def test_run_forever_keeps_going_after_a_store_error(
         def __getattr__(self, name: str) -> object:
             return getattr(self.inner, name)
 
-        def claim_due(
-            self, now: dt.datetime, *, limit: int, lease: dt.timedelta, worker: str
-        ) -> list[Reminder]:
+        def claim_due(self, now: dt.datetime, *, limit: int, lease: dt.timedelta, worker: str) -> list[Reminder]:
             if self.failures:
                 self.failures -= 1
                 raise ConnectionError("database restarting")

@@ -120,9 +120,7 @@ def test_replace_auto_reminders_keeps_manual_and_finished_ones(any_store: Store)
     [first] = any_store.claim_due(at(11), limit=1, lease=LEASE, worker="w")
     any_store.mark_sent(first.id, at(11))
 
-    any_store.replace_auto_reminders(
-        ANN, "C-2", [(4, at(40)), (5, dt.datetime(2025, 12, 8, 11, 50, tzinfo=PARIS))]
-    )
+    any_store.replace_auto_reminders(ANN, "C-2", [(4, at(40)), (5, dt.datetime(2025, 12, 8, 11, 50, tzinfo=PARIS))])
 
     pending = any_store.list_reminders(ANN)
     assert [(r.step, r.kind, r.chat) for r in pending] == [
@@ -198,9 +196,7 @@ def test_claim_due_leases_due_reminders_in_order(any_store: Store) -> None:
 def test_expired_lease_is_claimable_again(any_store: Store) -> None:
     r = any_store.add_reminder(ANN, "C", 1, at(0))
     [first] = any_store.claim_due(at(1), limit=5, lease=LEASE, worker="dead")
-    assert (
-        any_store.claim_due(at(1) + LEASE - dt.timedelta(seconds=1), limit=5, lease=LEASE, worker="w") == []
-    )
+    assert any_store.claim_due(at(1) + LEASE - dt.timedelta(seconds=1), limit=5, lease=LEASE, worker="w") == []
     [second] = any_store.claim_due(at(1) + LEASE, limit=5, lease=LEASE, worker="w")
     assert (first.id, second.id) == (r.id, r.id)
     assert second.attempts == 2
@@ -248,9 +244,7 @@ def test_paused_users_reminders_are_not_claimed(any_store: Store) -> None:
 
 
 def test_concurrent_claims_are_exclusive(any_store: Store) -> None:
-    ids = {
-        any_store.add_reminder(UserKey("slack", "T", f"u{i % 7}"), "C", 1, at(i % 13)).id for i in range(120)
-    }
+    ids = {any_store.add_reminder(UserKey("slack", "T", f"u{i % 7}"), "C", 1, at(i % 13)).id for i in range(120)}
     got: list[int] = []
     lock = threading.Lock()
     barrier = threading.Barrier(4)
@@ -287,9 +281,7 @@ def test_seen_event_detects_duplicates_until_expiry(any_store: Store) -> None:
 
 def _rows(store: SqlStore) -> dict[str, list[dict[str, object]]]:
     with store.engine.connect() as conn:
-        return {
-            t.name: [dict(row._mapping) for row in conn.execute(select(t))] for t in metadata.sorted_tables
-        }
+        return {t.name: [dict(row._mapping) for row in conn.execute(select(t))] for t in metadata.sorted_tables}
 
 
 def test_delete_user_leaves_no_row_in_any_table(sql_store: SqlStore) -> None:

@@ -122,9 +122,7 @@ def log_of(tmp_path: Path, name: str) -> str:
 def test_two_workers_deliver_10000_reminders_exactly_once(pg_schema_url: str, tmp_path: Path) -> None:
     ids = seed(pg_schema_url, 10_000)
     outs = {name: tmp_path / f"{name}.ids" for name in ("a", "b")}
-    procs = {
-        name: spawn(pg_schema_url, name, out, "--batch", "100", "--lease", "60") for name, out in outs.items()
-    }
+    procs = {name: spawn(pg_schema_url, name, out, "--batch", "100", "--lease", "60") for name, out in outs.items()}
     for name, proc in procs.items():
         assert proc.wait(timeout=50) == 0, log_of(tmp_path, name)
     got = {name: delivered(out) for name, out in outs.items()}
@@ -134,9 +132,7 @@ def test_two_workers_deliver_10000_reminders_exactly_once(pg_schema_url: str, tm
     assert statuses(pg_schema_url) == Counter({"sent": 10_000})
 
 
-def test_killed_worker_loses_nothing_and_doubles_only_its_send_in_flight(
-    pg_schema_url: str, tmp_path: Path
-) -> None:
+def test_killed_worker_loses_nothing_and_doubles_only_its_send_in_flight(pg_schema_url: str, tmp_path: Path) -> None:
     ids = seed(pg_schema_url, 3_000)
     batch, stall_after, lease = 100, 250, "2"
     victim_out, survivor_out = tmp_path / "victim.ids", tmp_path / "survivor.ids"
@@ -160,9 +156,7 @@ def test_killed_worker_loses_nothing_and_doubles_only_its_send_in_flight(
         store = open_store(pg_schema_url)
         with store.engine.connect() as conn:
             held = conn.scalar(
-                select(func.count()).where(
-                    reminders.c.lease_owner == "victim", reminders.c.status == "pending"
-                )
+                select(func.count()).where(reminders.c.lease_owner == "victim", reminders.c.status == "pending")
             )
         store.close()
         assert held == batch - stall_after % batch  # the send in flight and the 49 after it

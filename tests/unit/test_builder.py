@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.core.knowledge import ENTRY_IDS, STEP_IDS, LinkTable
 from bot.knowledge.builder import (
@@ -111,8 +113,7 @@ def test_english_source_has_no_warnings_and_no_fallback(built: dict[str, BuildRe
     recruit = _entry(result, "recruit-schools").content
     assert recruit.title == "Recruit local schools"
     assert recruit.answer == (
-        "Share this email and teacher how to guide, or include a short blurb in "
-        "newsletters/district communications."
+        "Share this email and teacher how to guide, or include a short blurb in newsletters/district communications."
     )
     assert recruit.source == "en.md:16"
     assert [(lk.label, lk.key) for lk in recruit.links] == [
@@ -289,18 +290,12 @@ def test_translated_title_kept_over_english_paragraph(built: dict[str, BuildResu
 
 
 @pytest.mark.parametrize("lang", ["es", "it", "nl", "de"])
-def test_outdated_english_bullet_is_replaced_by_the_reference(
-    built: dict[str, BuildResult], lang: str
-) -> None:
+def test_outdated_english_bullet_is_replaced_by_the_reference(built: dict[str, BuildResult], lang: str) -> None:
     after = _entry(built[lang], "after-hour-of-code").content
     assert "Attend" not in after.answer
-    assert after.answer.endswith(
-        "• Learn more about implementing a computer science pathway in your district."
-    )
+    assert after.answer.endswith("• Learn more about implementing a computer science pathway in your district.")
     assert "https://code.org/administrators" in _keys(built[lang], "after-hour-of-code")
-    assert any(
-        f"{lang}.md:42: paragraph in English but not the reference's" in w for w in built[lang].warnings
-    )
+    assert any(f"{lang}.md:42: paragraph in English but not the reference's" in w for w in built[lang].warnings)
 
 
 def test_translated_old_bullet_is_kept(built: dict[str, BuildResult]) -> None:
@@ -343,9 +338,7 @@ def test_japanese_guide_with_full_width_numbers(links: LinkTable, reference: Gui
     assert result.warnings[0].startswith("ja.md:19: paragraph left in English")
 
 
-def test_russian_guide_without_front_matter_and_parenthesis_numbers(
-    links: LinkTable, reference: Guide
-) -> None:
+def test_russian_guide_without_front_matter_and_parenthesis_numbers(links: LinkTable, reference: Guide) -> None:
     result = _build(GUIDES / "ru.md", links, reference)
     assert [e.id for e in result.entries] == list(ENTRY_IDS)
     overview = _entry(result, "overview").content
@@ -385,15 +378,11 @@ ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
         ("fr", lambda t: re.sub(r"^### (\d)\. ", r"### \1- ", t, flags=re.M)),
         (
             "fr",
-            lambda t: re.sub(
-                r"^### (\d\.) ", lambda m: "### " + m.group(1).translate(FULL_WIDTH), t, flags=re.M
-            ),
+            lambda t: re.sub(r"^### (\d\.) ", lambda m: "### " + m.group(1).translate(FULL_WIDTH), t, flags=re.M),
         ),
         (
             "ar",
-            lambda t: re.sub(
-                r"^### (\d)", lambda m: "### " + m.group(1).translate(ARABIC_INDIC), t, flags=re.M
-            ),
+            lambda t: re.sub(r"^### (\d)", lambda m: "### " + m.group(1).translate(ARABIC_INDIC), t, flags=re.M),
         ),
         ("ko", lambda t: re.sub(r"^(#+) ", r"\1 ", t.replace("{{ ", "{{").replace(" }}", "}}"), flags=re.M)),
         ("de", lambda t: t.replace("\n", "\r\n")),
@@ -419,10 +408,7 @@ def test_guide_without_front_matter_takes_its_title_from_the_h1(
     variant = text.split("---\n", 2)[2]
     result = _build(SOURCES / "fr.md", links, reference, text=variant)
     _same_entries(built["fr"], result, skip_overview_title=True)
-    assert (
-        _entry(result, "overview").content.title
-        == "Comment faire participer l'ensemble de votre district scolaire"
-    )
+    assert _entry(result, "overview").content.title == "Comment faire participer l'ensemble de votre district scolaire"
 
 
 def test_unnumbered_step_headings_are_taken_in_order(
@@ -496,9 +482,7 @@ def _run(
 
 
 def _snapshot(directory: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()
-    }
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
 ALL_SOURCES = [SOURCES / f"{lang}.md" for lang in LANGS]
@@ -567,9 +551,7 @@ def test_rebuild_drops_a_fallback_that_no_longer_applies(tmp_path: Path) -> None
     code, _, stderr = _run([fixed], out)
     assert code == 0
     assert stderr == ""
-    social = yaml.safe_load((out / "entries" / "social-media.yaml").read_text(encoding="utf-8"))["content"][
-        "fr"
-    ]
+    social = yaml.safe_load((out / "entries" / "social-media.yaml").read_text(encoding="utf-8"))["content"]["fr"]
     assert "fallback" not in social
     assert social["answer"].startswith("Publiez sur Facebook ou Twitter.")
     assert social["source"] == "fr.md:25"
@@ -578,9 +560,7 @@ def test_rebuild_drops_a_fallback_that_no_longer_applies(tmp_path: Path) -> None
 def test_dry_run_writes_nothing_and_prints_a_diff(tmp_path: Path) -> None:
     out = _out_dir(tmp_path, with_entries=True)
     path = out / "entries" / "overview.yaml"
-    path.write_text(
-        path.read_text(encoding="utf-8").replace("title: Hour of Code How-To for Districts", "title: Old")
-    )
+    path.write_text(path.read_text(encoding="utf-8").replace("title: Hour of Code How-To for Districts", "title: Old"))
     before = _snapshot(out)
     code, stdout, _ = _run([SOURCES / "en.md"], out, dry_run=True)
     assert code == 0
@@ -633,9 +613,7 @@ def test_explicit_language_for_a_file_named_otherwise(tmp_path: Path) -> None:
         (b"no headings at all\n", "no guide structure found"),
     ],
 )
-def test_unusable_file_fails_and_nothing_is_written(
-    tmp_path: Path, content: bytes | None, message: str
-) -> None:
+def test_unusable_file_fails_and_nothing_is_written(tmp_path: Path, content: bytes | None, message: str) -> None:
     out = _out_dir(tmp_path)
     bad = tmp_path / "es.md"
     if content is not None:
@@ -654,10 +632,29 @@ def test_lang_option_needs_a_single_file(tmp_path: Path) -> None:
 
 
 def test_without_reference_damage_is_still_kept_out(tmp_path: Path, links: LinkTable) -> None:
-    result = build_guide(
-        (SOURCES / "ar.md").read_text(encoding="utf-8"), name="ar.md", lang="ar", links=links
-    )
+    result = build_guide((SOURCES / "ar.md").read_text(encoding="utf-8"), name="ar.md", lang="ar", links=links)
     recruit = _entry(result, "recruit-schools").content
     assert [lk.key for lk in recruit.links] == ["urls/how_to_guide"]
     assert any("no replacement, text kept" in w for w in result.warnings)
     assert "هذا البريد الإلكتروني" in recruit.answer
+
+
+SOURCE_LINES = sorted({line for lang in LANGS for line in (SOURCES / f"{lang}.md").read_text("utf-8").splitlines()})
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(SOURCE_LINES), max_size=40))
+def test_any_mix_of_guide_lines_builds_or_is_rejected_cleanly(
+    links: LinkTable, reference: Guide, lines: list[str]
+) -> None:
+    try:
+        result = build_guide("\n".join(lines), name="mix.md", lang="xx", links=links, reference=reference)
+    except GuideError:
+        return
+    for entry in result.entries:
+        for text in (entry.content.title, entry.content.answer):
+            assert "hocph" not in text
+            assert "hocerb" not in text
+        for link in entry.content.links:
+            assert link.key in links or (link.url or "").startswith("http")
+    assert all(re.match(r"mix\.md:\d+: ", w) for w in result.warnings)

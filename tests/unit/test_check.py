@@ -52,8 +52,7 @@ EXPECTED = {
     ],
     "wrong_type": [
         "entries/recruit-schools.yaml:2: entry recruit-schools: step: must be a step number or null, not str",
-        "entries/recruit-schools.yaml:7: entry recruit-schools: content.en.questions: "
-        "must be a list, not str",
+        "entries/recruit-schools.yaml:7: entry recruit-schools: content.en.questions: must be a list, not str",
         "entries/recruit-schools.yaml:13: entry recruit-schools: content.fr.keywords[1]: "
         "must be a non-empty string, not int",
     ],
@@ -131,9 +130,7 @@ def test_check_command_prints_problems_and_fails(tmp_path: Path) -> None:
     assert check_command(kb, stdout=out, stderr=err) == 1
     lines = out.getvalue().splitlines()
     assert len(lines) == 3
-    assert lines[0].endswith(
-        "content.en.links[0].url: not an http(s) URL: 'ftp://hourofcode.com/how-to/events'"
-    )
+    assert lines[0].endswith("content.en.links[0].url: not an http(s) URL: 'ftp://hourofcode.com/how-to/events'")
     assert lines[-1] == f"{kb}: 2 problem(s)"
 
 

@@ -13,10 +13,12 @@ def test_french_coordinator_conversation() -> None:
     h = Harness(store=MemoryStore())
     welcome, hello = h.send("Bonjour !")
     assert welcome.kind == "welcome"
-    assert hello.kind == "smalltalk" and "Heure de Code" in hello.text
+    assert hello.kind == "smalltalk"
+    assert "Heure de Code" in hello.text
 
     [answer] = h.send("comment recruter des écoles ?")
-    assert answer.topic == "recruit-schools" and answer.lang == "fr"
+    assert answer.topic == "recruit-schools"
+    assert answer.lang == "fr"
     assert any("courriel" in link.label.lower() for link in answer.links)
     next_button = answer.buttons[0]
     assert next_button.id == "step:2"
@@ -44,5 +46,6 @@ def test_scripted_console_session_prints_replies() -> None:
     out = io.StringIO()
     chat.loop(io.StringIO("aide\nétapes\n2\n"), out)
     text = out.getvalue()
-    assert "[1]" in text and "[5]" in text
+    assert "[1]" in text
+    assert "[5]" in text
     assert "== Étape 2 sur 5" in text

@@ -50,9 +50,7 @@ def test_district_country_overrides_locale_country() -> None:
     assert any(u.startswith("https://hourofcode.com/be/") for u in _urls(reply)), _urls(reply)
 
 
-@pytest.mark.parametrize(
-    "text", ["step 2", "/hoc step 2", "/step 2", "hoc step 2", "étape 2", "/hoc étape 2"]
-)
+@pytest.mark.parametrize("text", ["step 2", "/hoc step 2", "/step 2", "hoc step 2", "étape 2", "/hoc étape 2"])
 def test_step_command_with_or_without_prefix(h: Harness, text: str) -> None:
     [reply] = h.send(text)
     assert reply.topic == "logistics-plan"
@@ -63,7 +61,8 @@ def test_step_command_with_or_without_prefix(h: Harness, text: str) -> None:
 def test_step_out_of_range_is_a_clear_error(h: Harness, text: str) -> None:
     [reply] = h.send(text)
     assert reply.kind == "error"
-    assert "1" in reply.text and "5" in reply.text
+    assert "1" in reply.text
+    assert "5" in reply.text
     assert reply.topic is None
 
 

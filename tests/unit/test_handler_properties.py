@@ -27,9 +27,7 @@ _texts = st.one_of(
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    text=_texts, action=st.booleans(), hint=st.sampled_from([None, "fr", "en-US", "fr-CA", "xx", "", "zz_ZZ"])
-)
+@given(text=_texts, action=st.booleans(), hint=st.sampled_from([None, "fr", "en-US", "fr-CA", "xx", "", "zz_ZZ"]))
 def test_any_input_gets_at_least_one_reply(text: str, action: bool, hint: str | None) -> None:
     replies = _HARNESS.handler.handle(
         IncomingMessage("console", "prop", text, chat="prop", locale_hint=hint, action=action)

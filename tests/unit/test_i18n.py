@@ -25,9 +25,7 @@ def catalogs() -> Catalogs:
     return Catalogs(LOCALES, default="fr", extra_languages=("pt", "ko"))
 
 
-def _write_catalog(
-    locales: Path, lang: str, messages: dict[str | tuple[str, str], str | tuple[str, str]]
-) -> Path:
+def _write_catalog(locales: Path, lang: str, messages: dict[str | tuple[str, str], str | tuple[str, str]]) -> Path:
     """A .po file under ``locales`` (babel fills the header, Plural-Forms included, from ``lang``)."""
     catalog = Catalog(locale=lang, project="test", fuzzy=False)
     for msgid, msgstr in messages.items():

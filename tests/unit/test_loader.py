@@ -41,9 +41,7 @@ def test_shipped_kb_has_every_entry_in_guide_order(kb: KnowledgeBase) -> None:
 
 
 @pytest.mark.parametrize("entry_id", ENTRY_IDS)
-def test_every_entry_has_french_and_english_answers_and_curated_questions(
-    kb: KnowledgeBase, entry_id: str
-) -> None:
+def test_every_entry_has_french_and_english_answers_and_curated_questions(kb: KnowledgeBase, entry_id: str) -> None:
     entry = _get(kb, entry_id)
     for lang in ("fr", "en"):
         content = entry.content[lang]
@@ -172,9 +170,7 @@ def test_default_kb_dir_prefers_the_environment(tmp_path: Path) -> None:
     assert default_kb_dir({"HOC_KNOWLEDGE_DIR": "  "}) == SHIPPED
 
 
-def test_default_kb_dir_is_the_checkout_then_the_packaged_data(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_default_kb_dir_is_the_checkout_then_the_packaged_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert default_kb_dir() == SHIPPED
     assert default_kb_dir({}) == SHIPPED
     # Installed from a wheel: no knowledge/ next to the package, data inside it.

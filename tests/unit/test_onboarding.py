@@ -66,12 +66,8 @@ def test_event_date_in_french_words_is_stored_and_reminders_follow(h: Harness, s
     assert due[0] == dt.datetime(2026, 12, 15, 8, 0, tzinfo=dt.UTC)
 
 
-@pytest.mark.parametrize(
-    "text", ["date hier", "date 1900-01-01", "date n'importe quoi", "date 32/13", "date"]
-)
-def test_bad_event_date_gets_a_question_and_nothing_is_stored(
-    h: Harness, store: MemoryStore, text: str
-) -> None:
+@pytest.mark.parametrize("text", ["date hier", "date 1900-01-01", "date n'importe quoi", "date 32/13", "date"])
+def test_bad_event_date_gets_a_question_and_nothing_is_stored(h: Harness, store: MemoryStore, text: str) -> None:
     [reply] = h.send(text)
     assert reply.kind == "error"
     assert "?" in reply.text
@@ -125,9 +121,7 @@ def test_manual_reminders_are_capped_with_a_clear_message(h: Harness, store: Mem
     assert kinds[-1] == "error"
 
 
-@pytest.mark.parametrize(
-    "text", ["remind", "remind n'importe quand", "cancel", "cancel abc", "done", "undo 9", "tz"]
-)
+@pytest.mark.parametrize("text", ["remind", "remind n'importe quand", "cancel", "cancel abc", "done", "undo 9", "tz"])
 def test_commands_with_missing_or_bad_arguments(h: Harness, store: MemoryStore, text: str) -> None:
     before = store.list_reminders(KEY)
     [reply] = h.send(text)
@@ -135,9 +129,7 @@ def test_commands_with_missing_or_bad_arguments(h: Harness, store: MemoryStore, 
     assert store.list_reminders(KEY) == before
 
 
-def test_reminders_off_clears_automatic_reminders_and_on_restores_them(
-    h: Harness, store: MemoryStore
-) -> None:
+def test_reminders_off_clears_automatic_reminders_and_on_restores_them(h: Harness, store: MemoryStore) -> None:
     h.send("plan")
     h.send("date 2026-12-14")
     assert _auto_steps(store)
@@ -156,7 +148,7 @@ def test_forget_me_asks_first_then_erases_everything(h: Harness, store: MemorySt
     [confirm] = h.send("forget me")
     assert confirm.kind == "confirm"
     assert store.get_user(KEY) is not None
-    assert [b.id for b in confirm.buttons][0] == "forget:confirm"
+    assert next(b.id for b in confirm.buttons) == "forget:confirm"
     [done] = h.press("forget:confirm")
     assert done.kind == "forget"
     assert store.get_user(KEY) is None

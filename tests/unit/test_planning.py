@@ -283,12 +283,8 @@ def test_moments_in_paris(lang: str, text: str, local: dt.datetime, time_given: 
 
 def test_relative_base_is_the_users_local_time() -> None:
     # 04:15 in New York on Monday 2 November: "demain" is Tuesday there too, "8am" is today.
-    assert parse_when("demain", "fr", NOW, "America/New_York").local == dt.datetime(
-        2026, 11, 3, 9, 0, tzinfo=NEW_YORK
-    )
-    assert parse_when("8am", "en", NOW, "America/New_York").local == dt.datetime(
-        2026, 11, 2, 8, 0, tzinfo=NEW_YORK
-    )
+    assert parse_when("demain", "fr", NOW, "America/New_York").local == dt.datetime(2026, 11, 3, 9, 0, tzinfo=NEW_YORK)
+    assert parse_when("8am", "en", NOW, "America/New_York").local == dt.datetime(2026, 11, 2, 8, 0, tzinfo=NEW_YORK)
     # 23:30 UTC on Monday is already Tuesday in Seoul.
     late = dt.datetime(2026, 11, 2, 23, 30, tzinfo=UTC)
     result = parse_when("tomorrow", "en", late, "Asia/Seoul")

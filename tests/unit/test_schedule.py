@@ -119,14 +119,10 @@ def test_six_weeks_of_a_plan_driven_by_the_clock(event: dt.date, tz: str) -> Non
 
 
 def test_offsets_on_both_sides_of_the_spring_change() -> None:
-    plan = dict(
-        plan_reminders(SPRING, "America/New_York", set(), DEFAULT_POLICY, dt.datetime(2027, 1, 1, tzinfo=UTC))
-    )
+    plan = dict(plan_reminders(SPRING, "America/New_York", set(), DEFAULT_POLICY, dt.datetime(2027, 1, 1, tzinfo=UTC)))
     assert plan[3] == dt.datetime(2027, 3, 12, 14, 0, tzinfo=UTC)  # EST, before 2027-03-14
     assert plan[4] == dt.datetime(2027, 3, 16, 13, 0, tzinfo=UTC)  # EDT, after
-    plan = dict(
-        plan_reminders(SPRING, "Europe/Paris", set(), DEFAULT_POLICY, dt.datetime(2027, 1, 1, tzinfo=UTC))
-    )
+    plan = dict(plan_reminders(SPRING, "Europe/Paris", set(), DEFAULT_POLICY, dt.datetime(2027, 1, 1, tzinfo=UTC)))
     assert plan[5] == dt.datetime(2027, 3, 19, 8, 0, tzinfo=UTC)  # CET
     assert plan[AFTER_STEP] == dt.datetime(2027, 3, 29, 7, 0, tzinfo=UTC)  # CEST
 
@@ -172,9 +168,7 @@ def test_steps_done_and_past_reminders_are_left_out() -> None:
 def test_a_reminder_due_exactly_now_is_not_planned_again() -> None:
     event = dt.date(2026, 12, 11)
     d1 = dt.datetime(2026, 12, 14, 8, 0, tzinfo=UTC)  # Monday 09:00 in Paris
-    assert (AFTER_STEP, d1) in plan_reminders(
-        event, "Europe/Paris", (), DEFAULT_POLICY, d1 - dt.timedelta(seconds=1)
-    )
+    assert (AFTER_STEP, d1) in plan_reminders(event, "Europe/Paris", (), DEFAULT_POLICY, d1 - dt.timedelta(seconds=1))
     assert plan_reminders(event, "Europe/Paris", (), DEFAULT_POLICY, d1) == []
 
 
@@ -308,9 +302,7 @@ ZONES = ["Europe/Paris", "America/New_York", "America/Sao_Paulo", "Australia/Syd
     done=st.sets(st.integers(min_value=0, max_value=5)),
     hours_before=st.integers(min_value=-24 * 10, max_value=24 * 60),
 )
-def test_every_planned_reminder_keeps_the_rules(
-    event: dt.date, tz: str, done: set[int], hours_before: int
-) -> None:
+def test_every_planned_reminder_keeps_the_rules(event: dt.date, tz: str, done: set[int], hours_before: int) -> None:
     now = dt.datetime.combine(event, dt.time(12), tzinfo=UTC) - dt.timedelta(hours=hours_before)
     plan = plan_reminders(event, tz, done, DEFAULT_POLICY, now)
     assert plan == sorted(plan, key=lambda item: (item[1], item[0]))

@@ -106,9 +106,7 @@ def test_sqlite_transactions_take_the_write_lock_at_begin(tmp_path: Path) -> Non
 
 def test_as_utc_converts_and_refuses_naive() -> None:
     paris = dt.timezone(dt.timedelta(hours=1))
-    assert as_utc(dt.datetime(2025, 12, 8, 10, 0, tzinfo=paris)) == dt.datetime(
-        2025, 12, 8, 9, 0, tzinfo=dt.UTC
-    )
+    assert as_utc(dt.datetime(2025, 12, 8, 10, 0, tzinfo=paris)) == dt.datetime(2025, 12, 8, 9, 0, tzinfo=dt.UTC)
     assert as_utc(dt.datetime(2025, 12, 8, 10, 0, tzinfo=paris)).tzinfo is dt.UTC
     with pytest.raises(ValueError, match="naive"):
         as_utc(dt.datetime(2025, 12, 8, 10, 0))
