@@ -26,8 +26,8 @@ from sqlalchemy import create_engine, insert, make_url, select, text
 from bot.core.messages import Reply
 from bot.core.ports import Reminder, SystemClock, UserKey
 from bot.reminders import ReminderRunner
-from bot.store import SqlStore, make_engine, open_store
-from bot.store.sql import reminders, users
+from bot.store.engine import make_engine, open_store
+from bot.store.sql import SqlStore, reminders, users
 
 
 class NoopSender:

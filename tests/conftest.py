@@ -11,7 +11,9 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 
 from bot.core.ports import Store
-from bot.store import MemoryStore, SqlStore, open_store
+from bot.store.engine import open_store
+from bot.store.memory import MemoryStore
+from bot.store.sql import SqlStore
 
 # --------------------------------------------------------------------------------------------
 # Store and PostgreSQL

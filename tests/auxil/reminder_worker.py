@@ -22,8 +22,8 @@ from sqlalchemy import func, select
 from bot.core.messages import Reply
 from bot.core.ports import Reminder, SystemClock, UserKey
 from bot.reminders import ReminderRunner
-from bot.store import SqlStore, make_engine
-from bot.store.sql import reminders
+from bot.store.engine import make_engine
+from bot.store.sql import SqlStore, reminders
 
 
 class FileSender:

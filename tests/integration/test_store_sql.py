@@ -12,9 +12,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, inspect, select, text
 
 from bot.core.ports import Store, UserKey, UserState
-from bot.store import SqlStore, make_engine, open_store, upgrade
+from bot.store.engine import make_engine, open_store, upgrade
 from bot.store.memory import MemoryStore
-from bot.store.sql import events, metadata, reminders, steps, users
+from bot.store.sql import SqlStore, events, metadata, reminders, steps, users
 
 UTC = dt.UTC
 T0 = dt.datetime(2025, 12, 8, 9, 0, tzinfo=UTC)

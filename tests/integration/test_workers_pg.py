@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select
 
-from bot.store import open_store
+from bot.store.engine import open_store
 from bot.store.sql import reminders, users
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.core.errors import ConfigError, StoreUnavailable
-from bot.store import database_url, make_engine, open_store, redact
+from bot.store.engine import database_url, make_engine, open_store, redact
 from bot.store.memory import as_utc
 from bot.store.sql import UTCDateTime
 
