@@ -16,10 +16,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.core.knowledge import Entry, KnowledgeBase  # noqa: E402
-from bot.core.matching import MatchConfig, Matcher  # noqa: E402
-from bot.knowledge import default_kb_dir  # noqa: E402
-from bot.knowledge.loader import load_kb  # noqa: E402
+from bot.core.knowledge import Entry, KnowledgeBase
+from bot.core.matching import MatchConfig, Matcher
+from bot.knowledge import default_kb_dir
+from bot.knowledge.loader import load_kb
 
 
 def without(kb: KnowledgeBase, entry_id: str, lang: str, question: str) -> KnowledgeBase:
@@ -68,8 +68,10 @@ def main() -> int:
     print(f"{'lang':<6}{'n':>5}{'right':>8}{'wrong':>8}{'clarify':>9}{'fallback':>10}")
     for lang, c in results.items():
         n = sum(c.values()) or 1
-        print(f"{lang:<6}{n:>5}{100 * c['right'] / n:>7.1f}%{100 * c['wrong'] / n:>7.1f}%"
-              f"{100 * c['clarify'] / n:>8.1f}%{100 * c['fallback'] / n:>9.1f}%")
+        print(
+            f"{lang:<6}{n:>5}{100 * c['right'] / n:>7.1f}%{100 * c['wrong'] / n:>7.1f}%"
+            f"{100 * c['clarify'] / n:>8.1f}%{100 * c['fallback'] / n:>9.1f}%"
+        )
     return 0
 
 

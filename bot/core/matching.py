@@ -28,10 +28,10 @@ class MatchConfig:
         max_suggestions: How many choices to offer when clarifying.
     """
 
-    answer_threshold: float = 55.0
-    margin: float = 10.0
-    clarify_threshold: float = 38.0
-    coverage_weight: float = 0.6
+    answer_threshold: float = 50.0
+    margin: float = 8.0
+    clarify_threshold: float = 40.0
+    coverage_weight: float = 0.5
     fuzzy_cutoff: float = 84.0
     max_suggestions: int = 3
 
@@ -79,9 +79,9 @@ class Matcher:
         self._entries: list[Entry] = list(kb.entries)
         postings: dict[str, dict[int, float]] = defaultdict(dict)
         langs_of: dict[str, set[str]] = defaultdict(set)
-        self._questions: list[list[str]] = []
+        self._samples: list[tuple[int, frozenset[str]]] = []
         for idx, entry in enumerate(self._entries):
-            samples: list[str] = []
+            samples: list[frozenset[str]] = []
             for lang, content in sorted(entry.content.items()):
                 fields: dict[str, Iterable[str]] = {
                     "questions": content.questions,
@@ -98,10 +98,11 @@ class Matcher:
                                 postings[tok][idx] = weight
                             langs_of[tok].add(lang)
                 for text in (*content.questions, *content.keywords, content.title):
-                    joined = " ".join(tokens(normalize(text), self._stop))
-                    if joined:
-                        samples.append(joined)
-            self._questions.append(sorted(set(samples)))
+                    toks = frozenset(tokens(normalize(text), self._stop))
+                    if toks:
+                        samples.append(toks)
+            for sample in sorted(set(samples), key=sorted):
+                self._samples.append((idx, sample))
         self._postings = dict(postings)
         self._langs_of = {tok: frozenset(v) for tok, v in langs_of.items()}
         total = max(len(self._entries), 1)
@@ -112,6 +113,15 @@ class Matcher:
             by_initial[tok[0]].append(tok)
         self._by_initial = {k: sorted(v) for k, v in by_initial.items()}
         self._resolved: dict[str, tuple[tuple[str, float], ...]] = {}
+        joined: dict[int, list[str]] = defaultdict(list)
+        for idx, sample in self._samples:
+            joined[idx].append(" ".join(sorted(sample)))
+        self._texts: dict[int, list[str]] = dict(joined)
+        samples_of: dict[str, list[int]] = defaultdict(list)
+        for sid, (_, sample) in enumerate(self._samples):
+            for tok in sample:
+                samples_of[tok].append(sid)
+        self._samples_of = dict(samples_of)
 
     def _resolve(self, tok: str) -> tuple[tuple[str, float], ...]:
         """Words of the knowledge base that ``tok`` stands for, with a similarity in [0, 1]."""
@@ -170,13 +180,21 @@ class Matcher:
             return []
         coverage: dict[int, float] = defaultdict(float)
         total_weight = 0.0
+        # Knowledge-base word -> (its similarity to a query word, that query word's weight).
+        matched: dict[str, tuple[float, float]] = {}
+        query_weight = 0.0
         for tok in dict.fromkeys(toks):
             resolved = self._resolve(tok)
             if not resolved:
                 total_weight += self._unknown_weight
+                query_weight += self._unknown_weight
                 continue
             weight = max(self._idf[word] for word, _ in resolved)
             total_weight += weight
+            query_weight += weight
+            for word, sim in resolved:
+                if sim > matched.get(word, (0.0, 0.0))[0]:
+                    matched[word] = (sim, weight)
             best: dict[int, float] = {}
             for word, sim in resolved:
                 for idx, field_weight in self._postings[word].items():
@@ -188,20 +206,59 @@ class Matcher:
         if not coverage:
             return []
         ranked = sorted(coverage.items(), key=lambda kv: -kv[1])[:_CANDIDATES]
+        agreement = self._agreement(matched, query_weight, {idx for idx, _ in ranked})
         query = " ".join(toks)
         weight_cov = self.config.coverage_weight
         out: list[tuple[str, float]] = []
         for idx, cov in ranked:
             share = 100.0 * cov / total_weight
-            samples = self._questions[idx]
-            similar = 0.0
-            if samples:
-                hit = process.extractOne(query, samples, scorer=fuzz.token_sort_ratio)
-                similar = float(hit[1]) if hit else 0.0
-            final = weight_cov * share + (1.0 - weight_cov) * similar * _damp(share)
+            similar = max(100.0 * agreement.get(idx, 0.0), self._sort_ratio(query, idx))
+            final = weight_cov * share + (1.0 - weight_cov) * similar * min(1.0, share / 60.0)
             out.append((self._entries[idx].id, final))
         out.sort(key=lambda kv: (-kv[1], kv[0]))
         return out
+
+    def _agreement(
+        self, matched: dict[str, tuple[float, float]], query_weight: float, candidates: set[int]
+    ) -> dict[int, float]:
+        """Best weighted F1 between the question and one sample question of each candidate entry.
+
+        Precision: the share of the question's weight found in the sample; recall: the share of the
+        sample's weight found in the question. A sample with telling words the question lacks
+        ("what comes *after* the Hour of Code") scores low against "what is the Hour of Code".
+        """
+        best: dict[int, float] = {}
+        seen: set[int] = set()
+        for word in matched:
+            for sid in self._samples_of.get(word, ()):
+                if sid in seen:
+                    continue
+                seen.add(sid)
+                idx, sample = self._samples[sid]
+                if idx not in candidates:
+                    continue
+                found = 0.0
+                sample_weight = 0.0
+                sample_found = 0.0
+                for tok in sample:
+                    w = self._idf[tok]
+                    sample_weight += w
+                    hit = matched.get(tok)
+                    if hit is not None:
+                        sample_found += w * hit[0]
+                        found += hit[1] * hit[0]
+                precision = min(1.0, found / query_weight) if query_weight else 0.0
+                recall = sample_found / sample_weight if sample_weight else 0.0
+                if precision + recall:
+                    f1 = 2 * precision * recall / (precision + recall)
+                    if f1 > best.get(idx, 0.0):
+                        best[idx] = f1
+        return best
+
+    def _sort_ratio(self, query: str, idx: int) -> float:
+        texts = self._texts[idx]
+        hit = process.extractOne(query, texts, scorer=fuzz.token_sort_ratio) if texts else None
+        return float(hit[1]) if hit else 0.0
 
     def match(self, text: str) -> Match:
         """Decide how to answer ``text``."""
@@ -225,11 +282,6 @@ class Matcher:
                 return Match("answer", best_id, best_score, (), lang)
             return Match("clarify", best_id, best_score, picks, lang)
         return Match("fallback", None, best_score, (), lang)
-
-
-def _damp(share: float) -> float:
-    """Similarity to a sample question counts only as far as the question's words are known."""
-    return min(1.0, share / 60.0)
 
 
 def _shared_prefix(a: str, b: str) -> int:

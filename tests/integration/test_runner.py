@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import pytest
 
@@ -229,10 +229,16 @@ async def test_too_old_is_dropped_not_sent(any_store: Store, slack: RecordingSen
     assert "late" in gone.last_error
 
 
-async def test_unknown_platform_fails_with_a_clear_error(any_store: Store, runner: ReminderRunner) -> None:
-    any_store.add_reminder(UserKey("matrix", "", "@x:y"), "!room", 1, T0)
-    assert (await runner.run_once()).failed == 1
-    assert one(any_store, "failed").last_error == "no sender for platform 'matrix'"
+async def test_platform_without_sender_is_left_for_a_worker_that_has_one(
+    any_store: Store, runner: ReminderRunner
+) -> None:
+    reminder = any_store.add_reminder(UserKey("matrix", "", "@x:y"), "!room", 1, T0)
+    stats = await runner.run_once()
+    assert stats.claimed == 0
+    assert stats.failed == 0
+    [still] = any_store.list_reminders(None, status="pending")
+    assert still.id == reminder.id
+    assert still.attempts == 0
 
 
 async def test_compose_error_fails_the_reminder_not_the_worker(
@@ -295,11 +301,19 @@ async def test_run_forever_keeps_going_after_a_store_error(
         def __getattr__(self, name: str) -> object:
             return getattr(self.inner, name)
 
-        def claim_due(self, now: dt.datetime, *, limit: int, lease: dt.timedelta, worker: str) -> list[Reminder]:
+        def claim_due(
+            self,
+            now: dt.datetime,
+            *,
+            limit: int,
+            lease: dt.timedelta,
+            worker: str,
+            platforms: Collection[str] | None = None,
+        ) -> list[Reminder]:
             if self.failures:
                 self.failures -= 1
                 raise ConnectionError("database restarting")
-            return self.inner.claim_due(now, limit=limit, lease=lease, worker=worker)
+            return self.inner.claim_due(now, limit=limit, lease=lease, worker=worker, platforms=platforms)
 
     stop = asyncio.Event()
     any_store.add_reminder(ANN, "C", 1, T0)
