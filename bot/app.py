@@ -12,7 +12,7 @@ from bot.core.knowledge import KnowledgeBase
 from bot.core.matching import Matcher
 from bot.core.messages import Reply
 from bot.core.onboarding import Onboarding, OnboardingSettings
-from bot.core.ports import Clock, Reminder, Store, SystemClock
+from bot.core.ports import Clock, Reminder, Sender, Store, SystemClock
 from bot.i18n import Catalogs, default_locales_dir
 
 
@@ -149,3 +149,12 @@ def build_bot(
         Matcher(kb, settings.match),
     )
     return Bot(handler, build_onboarding(handler, settings), catalogs)
+
+
+def platform_senders(settings: Settings) -> dict[str, Sender]:
+    """Senders of the chat platforms configured in ``settings``, by platform name.
+
+    Slack and Telegram register theirs here when their adapters are configured; the console's
+    sender lives in ``hoc-bot chat`` itself.
+    """
+    return {}

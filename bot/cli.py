@@ -263,7 +263,35 @@ def _reminders(args: argparse.Namespace, env: dict[str, str], stdout: TextIO, st
 
 
 def _worker(env: dict[str, str], stderr: TextIO) -> int:
-    stderr.write(
-        "hoc-bot: no chat platform is configured for delivering reminders (set SLACK_BOT_TOKEN or TELEGRAM_BOT_TOKEN)\n"
+    import asyncio
+    import signal
+    import socket
+
+    from bot.app import build_bot, platform_senders
+    from bot.reminders.runner import ReminderRunner
+    from bot.store.engine import open_store
+
+    settings = _settings(env)
+    senders = platform_senders(settings)
+    if not senders:
+        stderr.write(
+            "hoc-bot: no chat platform is configured for delivering reminders "
+            "(set SLACK_BOT_TOKEN or TELEGRAM_BOT_TOKEN)\n"
+        )
+        return 2
+    store = open_store(settings.database_url)
+    bot = build_bot(settings, store=store)
+    runner = ReminderRunner(
+        store, senders, bot.compose, bot.handler.clock, worker_id=f"{socket.gethostname()}-{os.getpid()}"
     )
-    return 2
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await runner.run_forever(stop)
+
+    asyncio.run(serve())
+    store.close()
+    return 0
