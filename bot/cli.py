@@ -152,9 +152,10 @@ def _ask(args: argparse.Namespace, env: dict[str, str], stdin: TextIO, stdout: T
         msg = IncomingMessage("cli", f"ask-{n}", question, locale_hint=args.lang)
         replies = handler.handle(msg)
         if not args.json:
-            stdout.write("\n\n".join(render(r) for r in replies) + "\n")
+            # One-off questions: the first-contact welcome would only be noise here.
+            stdout.write("\n\n".join(render(r) for r in replies if r.kind != "welcome") + "\n")
             continue
-        main_reply = next((r for r in replies if r.kind != "notice"), replies[-1])
+        main_reply = next((r for r in replies if r.kind not in {"notice", "welcome"}), replies[-1])
         decision = {"answer": "answer", "clarify": "clarify"}.get(main_reply.kind, "fallback")
         topic = main_reply.topic if decision == "answer" else None
         entry = handler.kb.get(topic) if topic else None

@@ -38,7 +38,10 @@ class LangReport:
 
 def load_questions(path: Path) -> dict[str, dict[str, list[str]]]:
     """``{lang: {topic or "none": [questions]}}``; raises ValueError on a malformed file."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(data, Mapping):
         raise ValueError(f"{path}: expected a mapping of languages")
     out: dict[str, dict[str, list[str]]] = {}

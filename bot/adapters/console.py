@@ -43,7 +43,7 @@ class ConsoleChat:
     def send(self, line: str) -> list[Reply]:
         """Handle one typed line; a number that names a shown button presses it."""
         stripped = line.strip()
-        if stripped.isdigit() and 1 <= int(stripped) <= len(self.choices):
+        if stripped.isdecimal() and len(stripped) < 4 and 1 <= int(stripped) <= len(self.choices):
             button = self.choices[int(stripped) - 1]
             msg = IncomingMessage("console", self.user, button.id, chat=self.user, locale_hint=self.locale, action=True)
         else:

@@ -402,7 +402,7 @@ class Handler:
                     kind="error",
                 )
             ]
-        if not (arg.isdigit() and len(arg) < 3) or not 1 <= int(arg) <= 5:
+        if not (arg.isdecimal() and len(arg) < 3) or not 1 <= int(arg) <= 5:
             return [
                 Reply(
                     t.gettext("There are five steps: type a number from 1 to 5, for example: step 2"),

@@ -338,7 +338,7 @@ class Onboarding:
         if match:
             step = int(match.group(1))
             when_text = folded[: match.start()] + folded[match.end() :]
-        elif turn.msg.action and folded.isdigit() and 1 <= int(folded) <= 5:
+        elif turn.msg.action and folded.isdecimal() and len(folded) == 1 and 1 <= int(folded) <= 5:
             step, when_text = int(folded), ""
         if not when_text.strip():
             if not turn.msg.action:
