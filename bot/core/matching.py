@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 from rapidfuzz import fuzz, process
 
@@ -108,20 +110,25 @@ class Matcher:
         total = max(len(self._entries), 1)
         self._idf = {tok: math.log(1.0 + total / len(p)) for tok, p in self._postings.items()}
         self._unknown_weight = math.log(1.0 + total)
-        by_initial: dict[str, list[str]] = defaultdict(list)
+        # Where to look for a word the knowledge base lacks: words sharing its first letters (a stem),
+        # or, for a typo, words of the same initial and about the same length.
+        by_stem: dict[str, list[str]] = defaultdict(list)
+        by_shape: dict[tuple[str, int], list[str]] = defaultdict(list)
         for tok in self._postings:
-            by_initial[tok[0]].append(tok)
-        self._by_initial = {k: sorted(v) for k, v in by_initial.items()}
+            if len(tok) >= _PREFIX_MIN:
+                by_stem[tok[:_PREFIX_MIN]].append(tok)
+            by_shape[(tok[0], len(tok))].append(tok)
+        self._by_stem = {k: sorted(v) for k, v in by_stem.items()}
+        self._by_shape = {k: sorted(v) for k, v in by_shape.items()}
         self._resolved: dict[str, tuple[tuple[str, float], ...]] = {}
         joined: dict[int, list[str]] = defaultdict(list)
         for idx, sample in self._samples:
             joined[idx].append(" ".join(sorted(sample)))
         self._texts: dict[int, list[str]] = dict(joined)
-        samples_of: dict[str, list[int]] = defaultdict(list)
-        for sid, (_, sample) in enumerate(self._samples):
-            for tok in sample:
-                samples_of[tok].append(sid)
-        self._samples_of = dict(samples_of)
+        by_entry: dict[int, list[frozenset[str]]] = defaultdict(list)
+        for idx, sample in self._samples:
+            by_entry[idx].append(sample)
+        self._samples_by_entry: dict[int, list[frozenset[str]]] = dict(by_entry)
 
     def _resolve(self, tok: str) -> tuple[tuple[str, float], ...]:
         """Words of the knowledge base that ``tok`` stands for, with a similarity in [0, 1]."""
@@ -132,12 +139,14 @@ class Matcher:
         if tok in self._postings:
             found.append((tok, 1.0))
         elif len(tok) >= _PREFIX_MIN and not tok.isdigit():
-            pool = self._by_initial.get(tok[0], [])
-            for word in pool:
-                if len(word) >= _PREFIX_MIN and _shared_prefix(tok, word) >= min(
-                    max(_PREFIX_MIN, min(len(tok), len(word)) - 2), len(tok), len(word)
-                ):
+            for word in self._by_stem.get(tok[:_PREFIX_MIN], ()):
+                if _shared_prefix(tok, word) >= max(_PREFIX_MIN, min(len(tok), len(word)) - 2):
                     found.append((word, 0.85))
+            pool = [
+                word
+                for length in range(len(tok) - 3, len(tok) + 4)
+                for word in self._by_shape.get((tok[0], length), ())
+            ]
             if not found and pool:
                 best = process.extractOne(tok, pool, scorer=fuzz.ratio, score_cutoff=self.config.fuzzy_cutoff)
                 if best is not None:
@@ -178,35 +187,40 @@ class Matcher:
     def _score(self, folded: str, toks: list[str]) -> list[tuple[str, float]]:
         if not toks:
             return []
-        coverage: dict[int, float] = defaultdict(float)
         total_weight = 0.0
         # Knowledge-base word -> (its similarity to a query word, that query word's weight).
         matched: dict[str, tuple[float, float]] = {}
-        query_weight = 0.0
+        known: list[tuple[float, tuple[tuple[str, float], ...], int]] = []
         for tok in dict.fromkeys(toks):
             resolved = self._resolve(tok)
             if not resolved:
                 total_weight += self._unknown_weight
-                query_weight += self._unknown_weight
                 continue
             weight = max(self._idf[word] for word, _ in resolved)
             total_weight += weight
-            query_weight += weight
             for word, sim in resolved:
                 if sim > matched.get(word, (0.0, 0.0))[0]:
                     matched[word] = (sim, weight)
-            best: dict[int, float] = {}
-            for word, sim in resolved:
-                for idx, field_weight in self._postings[word].items():
-                    value = sim * field_weight
-                    if value > best.get(idx, 0.0):
-                        best[idx] = value
-            for idx, value in best.items():
-                coverage[idx] += weight * value
-        if not coverage:
+            known.append((weight, resolved, sum(len(self._postings[word]) for word, _ in resolved)))
+        if not known:
             return []
-        ranked = sorted(coverage.items(), key=lambda kv: -kv[1])[:_CANDIDATES]
-        agreement = self._agreement(matched, query_weight, {idx for idx, _ in ranked})
+        # Candidates come from the question's rarer words when it has some: walking the postings of
+        # words found in most entries would cost time on a large knowledge base and rank nothing.
+        limit = max(64, len(self._entries) // 20)
+        pool = [k for k in known if k[2] <= limit] or known
+        partial: dict[int, float] = defaultdict(float)
+        for weight, resolved, _ in pool:
+            for idx, value in self._best_per_entry(resolved).items():
+                partial[idx] += weight * value
+        shortlist = heapq.nlargest(_CANDIDATES * 4, partial, key=partial.__getitem__)
+        coverage: dict[int, float] = {}
+        for idx in shortlist:
+            total = 0.0
+            for weight, resolved, _ in known:
+                total += weight * max(sim * self._postings[word].get(idx, 0.0) for word, sim in resolved)
+            coverage[idx] = total
+        ranked = heapq.nlargest(_CANDIDATES, coverage.items(), key=itemgetter(1))
+        agreement = self._agreement(matched, total_weight, {idx for idx, _ in ranked})
         query = " ".join(toks)
         weight_cov = self.config.coverage_weight
         out: list[tuple[str, float]] = []
@@ -218,6 +232,20 @@ class Matcher:
         out.sort(key=lambda kv: (-kv[1], kv[0]))
         return out
 
+    def _best_per_entry(self, resolved: tuple[tuple[str, float], ...]) -> dict[int, float]:
+        """For each entry holding one of ``resolved``'s words, the best similarity times field weight."""
+        if len(resolved) == 1:
+            word, sim = resolved[0]
+            postings = self._postings[word]
+            return {idx: sim * fw for idx, fw in postings.items()} if sim != 1.0 else dict(postings)
+        best: dict[int, float] = {}
+        for word, sim in resolved:
+            for idx, field_weight in self._postings[word].items():
+                value = sim * field_weight
+                if value > best.get(idx, 0.0):
+                    best[idx] = value
+        return best
+
     def _agreement(
         self, matched: dict[str, tuple[float, float]], query_weight: float, candidates: set[int]
     ) -> dict[int, float]:
@@ -228,14 +256,9 @@ class Matcher:
         ("what comes *after* the Hour of Code") scores low against "what is the Hour of Code".
         """
         best: dict[int, float] = {}
-        seen: set[int] = set()
-        for word in matched:
-            for sid in self._samples_of.get(word, ()):
-                if sid in seen:
-                    continue
-                seen.add(sid)
-                idx, sample = self._samples[sid]
-                if idx not in candidates:
+        for idx in candidates:
+            for sample in self._samples_by_entry.get(idx, ()):
+                if matched.keys().isdisjoint(sample):
                     continue
                 found = 0.0
                 sample_weight = 0.0
