@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import Settings
 from bot.core.handler import Handler, HandlerSettings
@@ -14,6 +15,9 @@ from bot.core.messages import Reply
 from bot.core.onboarding import Onboarding, OnboardingSettings
 from bot.core.ports import Clock, Reminder, Sender, Store, SystemClock
 from bot.i18n import Catalogs, default_locales_dir
+
+if TYPE_CHECKING:
+    from bot.web import Platform
 
 
 def knowledge_dir(settings: Settings) -> Path:
@@ -151,10 +155,21 @@ def build_bot(
     return Bot(handler, build_onboarding(handler, settings), catalogs)
 
 
-def platform_senders(settings: Settings) -> dict[str, Sender]:
-    """Senders of the chat platforms configured in ``settings``, by platform name.
+def build_platforms(settings: Settings, bot: Bot) -> list[Platform]:
+    """The chat platforms configured in ``settings`` (tokens in the environment), wired to ``bot``."""
+    env = settings.env or {}
+    platforms: list[Platform] = []
+    if env.get("SLACK_BOT_TOKEN") or env.get("SLACK_CLIENT_ID"):
+        from bot.adapters.slack import SlackPlatform
 
-    Slack and Telegram register theirs here when their adapters are configured; the console's
-    sender lives in ``hoc-bot chat`` itself.
-    """
-    return {}
+        platforms.append(SlackPlatform.from_env(env, bot))
+    if env.get("TELEGRAM_BOT_TOKEN"):
+        from bot.adapters.telegram import TelegramPlatform
+
+        platforms.append(TelegramPlatform.from_env(env, bot))
+    return platforms
+
+
+def platform_senders(settings: Settings, bot: Bot) -> dict[str, Sender]:
+    """Senders of the configured chat platforms, by platform name (the console's lives in ``chat``)."""
+    return {platform.name: platform.sender for platform in build_platforms(settings, bot)}

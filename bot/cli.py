@@ -8,9 +8,16 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bot.core.errors import BotError
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from bot.app import Bot
+    from bot.core.ports import Sender
+    from bot.reminders.runner import ReminderRunner
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,6 +52,11 @@ def _parser() -> argparse.ArgumentParser:
     db.add_parser("upgrade", help="apply the database migrations")
 
     sub.add_parser("worker", help="deliver due reminders through the configured platforms")
+
+    run = sub.add_parser("run", help="serve the configured chat platforms (and deliver reminders)")
+    run.add_argument("--port", type=int, help="HTTP port (default: $PORT or 3000)")
+    run.add_argument("--host", default="0.0.0.0", help="address to listen on (default: all)")  # noqa: S104
+    run.add_argument("--no-worker", action="store_true", help="leave reminders to a separate `hoc-bot worker`")
 
     rem = sub.add_parser("reminders", help="reminders, for operators").add_subparsers(
         dest="reminders_command", required=True
@@ -82,6 +94,8 @@ def main(
             return _reminders(args, env, stdout, stderr)
         if args.command == "worker":
             return _worker(env, stderr)
+        if args.command == "run":
+            return _run(args, env, stdout, stderr)
     except BotError as exc:
         stderr.write(f"hoc-bot: {exc}\n")
         for problem in getattr(exc, "problems", []):
@@ -265,33 +279,110 @@ def _reminders(args: argparse.Namespace, env: dict[str, str], stdout: TextIO, st
 
 def _worker(env: dict[str, str], stderr: TextIO) -> int:
     import asyncio
-    import signal
-    import socket
 
-    from bot.app import build_bot, platform_senders
-    from bot.reminders.runner import ReminderRunner
+    from bot.app import build_bot, build_platforms
     from bot.store.engine import open_store
 
     settings = _settings(env)
-    senders = platform_senders(settings)
-    if not senders:
+    store = open_store(settings.database_url)
+    bot = build_bot(settings, store=store)
+    platforms = build_platforms(settings, bot)
+    if not platforms:
         stderr.write(
             "hoc-bot: no chat platform is configured for delivering reminders "
             "(set SLACK_BOT_TOKEN or TELEGRAM_BOT_TOKEN)\n"
         )
         return 2
-    store = open_store(settings.database_url)
-    bot = build_bot(settings, store=store)
-    runner = ReminderRunner(
-        store, senders, bot.compose, bot.handler.clock, worker_id=f"{socket.gethostname()}-{os.getpid()}"
-    )
+    runner = _runner(bot, {p.name: p.sender for p in platforms})
 
     async def serve() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+        stop = _stop_on_signals()
         await runner.run_forever(stop)
+
+    asyncio.run(serve())
+    store.close()
+    return 0
+
+
+def _runner(bot: Bot, senders: dict[str, Sender]) -> ReminderRunner:
+    import socket
+
+    from bot.reminders.runner import ReminderRunner
+
+    return ReminderRunner(
+        bot.handler.store,
+        senders,
+        bot.compose,
+        bot.handler.clock,
+        worker_id=f"{socket.gethostname()}-{os.getpid()}",
+    )
+
+
+def _stop_on_signals() -> asyncio.Event:
+    """An event set by SIGTERM or SIGINT (call inside the running loop)."""
+    import asyncio
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+def _run(args: argparse.Namespace, env: dict[str, str], stdout: TextIO, stderr: TextIO) -> int:
+    import asyncio
+
+    from aiohttp import web
+
+    from bot.app import build_bot, build_platforms
+    from bot.logs import setup_logging
+    from bot.store.engine import open_store
+    from bot.web import create_app
+
+    setup_logging(env)
+    settings = _settings(env)
+    port = args.port
+    if port is None:
+        raw = env.get("PORT", "3000")
+        if not raw.isdecimal() or not 0 < int(raw) < 65536:
+            stderr.write(f"hoc-bot: PORT: {raw!r} is not a port number\n")
+            return 2
+        port = int(raw)
+    store = open_store(settings.database_url)
+    bot = build_bot(settings, store=store)
+    platforms = build_platforms(settings, bot)
+    if not platforms:
+        stderr.write(
+            "hoc-bot: no chat platform is configured (SLACK_BOT_TOKEN, TELEGRAM_BOT_TOKEN); "
+            "serving health checks only\n"
+        )
+
+    def reachable() -> bool:
+        try:
+            store.ping()
+        except Exception:  # any driver error means "not ready"
+            return False
+        return True
+
+    async def ready() -> bool:
+        return await asyncio.to_thread(reachable)
+
+    async def serve() -> None:
+        stop = _stop_on_signals()
+        runner = web.AppRunner(create_app(platforms, ready=ready), handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, host=args.host, port=port)
+        await site.start()
+        stdout.write(f"hoc-bot: listening on http://{args.host}:{port}\n")
+        stdout.flush()
+        worker = None
+        if platforms and not args.no_worker:
+            worker = asyncio.create_task(_runner(bot, {p.name: p.sender for p in platforms}).run_forever(stop))
+        await stop.wait()
+        if worker is not None:
+            await worker
+        await runner.cleanup()
 
     asyncio.run(serve())
     store.close()
