@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,9 +16,12 @@ from bot.core.messages import Reply
 from bot.core.onboarding import Onboarding, OnboardingSettings
 from bot.core.ports import Clock, Reminder, Sender, Store, SystemClock
 from bot.i18n import Catalogs, default_locales_dir
+from bot.ops import Admin, Metrics, Observer
 
 if TYPE_CHECKING:
     from bot.web import Platform
+
+_log = logging.getLogger(__name__)
 
 
 def knowledge_dir(settings: Settings) -> Path:
@@ -112,11 +116,26 @@ def build_handler(
 
 @dataclass(frozen=True, slots=True)
 class Bot:
-    """The handler with its plan extension and what delivery needs."""
+    """The handler with its plan extension, and what delivery and operations need."""
 
     handler: Handler
     onboarding: Onboarding
     catalogs: Catalogs
+    settings: Settings
+    metrics: Metrics | None = None
+
+    def reload(self) -> list[str]:
+        """Load the knowledge base again; on problems keep serving the current one and return them."""
+        from bot.core.errors import KnowledgeError
+
+        try:
+            kb = load_knowledge(self.settings)
+        except KnowledgeError as exc:
+            _log.error("knowledge base not reloaded: %s", exc)
+            return list(exc.problems) or [str(exc)]
+        self.handler.reload(kb)
+        _log.info("knowledge base reloaded: %d entries", len(kb.entries))
+        return []
 
     def compose(self, reminder: Reminder) -> Reply:
         """The message of a reminder, in its user's language."""
@@ -132,6 +151,7 @@ def build_bot(
     store: Store | None = None,
     clock: Clock | None = None,
     kb: KnowledgeBase | None = None,
+    metrics: bool = False,
 ) -> Bot:
     """Wire the knowledge base, catalogs, store and clock into a handler with its plan commands."""
     kb = kb or load_knowledge(settings)
@@ -149,10 +169,16 @@ def build_bot(
             default_locale=settings.default_locale,
             country=settings.country,
             max_input=settings.max_input,
+            rate_limit=settings.rate_limit,
         ),
         Matcher(kb, settings.match),
     )
-    return Bot(handler, build_onboarding(handler, settings), catalogs)
+    onboarding = build_onboarding(handler, settings)
+    bot = Bot(handler, onboarding, catalogs, settings, Metrics() if metrics else None)
+    handler.observers.append(Observer(bot, bot.metrics, log_text=(settings.env or {}).get("HOC_LOG_TEXT") == "1"))
+    admins = (settings.env or {}).get("HOC_ADMINS", "")
+    Admin(bot, admins.split(","), bot.reload)
+    return bot
 
 
 def build_platforms(settings: Settings, bot: Bot) -> list[Platform]:

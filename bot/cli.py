@@ -44,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--reference", type=Path, help="English guide to compare translations with")
     check = kb.add_parser("check", help="validate the knowledge base")
     check.add_argument("--dir", type=Path, help="knowledge directory (default: the shipped one)")
+    reload = kb.add_parser("reload", help="validate the knowledge base, then tell a running bot to reload it")
+    reload.add_argument("--pid", type=int, help="process id of `hoc-bot run` (SIGHUP); without it, only validate")
     ev = kb.add_parser("eval", help="accuracy of the matcher on labelled questions")
     ev.add_argument("file", type=Path, help="labelled questions (YAML: lang -> topic -> questions)")
     ev.add_argument("--min-accuracy", type=float, default=None, help="exit 1 when a language is below this %%")
@@ -52,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     db.add_parser("upgrade", help="apply the database migrations")
 
     sub.add_parser("worker", help="deliver due reminders through the configured platforms")
+
+    sub.add_parser("stats", help="users, steps done, questions by decision, most frequent unanswered questions")
 
     run = sub.add_parser("run", help="serve the configured chat platforms (and deliver reminders)")
     run.add_argument("--port", type=int, help="HTTP port (default: $PORT or 3000)")
@@ -96,6 +100,8 @@ def main(
             return _worker(env, stderr)
         if args.command == "run":
             return _run(args, env, stdout, stderr)
+        if args.command == "stats":
+            return _stats(env, stdout)
     except BotError as exc:
         stderr.write(f"hoc-bot: {exc}\n")
         for problem in getattr(exc, "problems", []):
@@ -133,6 +139,22 @@ def _kb(args: argparse.Namespace, env: dict[str, str], stdout: TextIO, stderr: T
         from bot.knowledge.commands import check_command
 
         return check_command(args.dir or knowledge_dir(settings), stdout=stdout, stderr=stderr)
+    if args.kb_command == "reload":
+        import signal
+
+        from bot.knowledge.commands import check_command
+
+        if check_command(knowledge_dir(settings), stdout=stdout, stderr=stderr) != 0:
+            stderr.write("hoc-bot: the knowledge base is invalid: nothing reloaded\n")
+            return 1
+        if args.pid is not None:
+            try:
+                os.kill(args.pid, signal.SIGHUP)
+            except OSError as exc:
+                stderr.write(f"hoc-bot: could not signal process {args.pid}: {exc.strerror}\n")
+                return 1
+            stdout.write(f"asked process {args.pid} to reload the knowledge base\n")
+        return 0
     from bot.app import load_knowledge
     from bot.core.matching import Matcher
     from bot.evaluate import evaluate, format_reports, load_questions
@@ -230,6 +252,18 @@ def _chat(args: argparse.Namespace, env: dict[str, str], stdin: TextIO, stdout: 
         return chat.loop(stdin, stdout)
     finally:
         stop.set()
+
+
+def _stats(env: dict[str, str], stdout: TextIO) -> int:
+    from bot.app import build_bot
+    from bot.ops import format_stats
+    from bot.store.engine import open_store
+
+    settings = _settings(env)
+    store = open_store(settings.database_url)
+    stdout.write(format_stats(build_bot(settings, store=store)) + "\n")
+    store.close()
+    return 0
 
 
 def _db(env: dict[str, str], stdout: TextIO) -> int:
@@ -350,7 +384,7 @@ def _run(args: argparse.Namespace, env: dict[str, str], stdout: TextIO, stderr: 
             return 2
         port = int(raw)
     store = open_store(settings.database_url)
-    bot = build_bot(settings, store=store)
+    bot = build_bot(settings, store=store, metrics=True)
     platforms = build_platforms(settings, bot)
     if not platforms:
         stderr.write(
@@ -368,9 +402,22 @@ def _run(args: argparse.Namespace, env: dict[str, str], stdout: TextIO, stderr: 
     async def ready() -> bool:
         return await asyncio.to_thread(reachable)
 
+    async def metrics() -> bytes:
+        from prometheus_client import generate_latest
+
+        from bot.ops import refresh_reminder_gauge
+
+        assert bot.metrics is not None
+        await asyncio.to_thread(refresh_reminder_gauge, bot, bot.metrics)
+        return bytes(generate_latest(bot.metrics.registry))
+
     async def serve() -> None:
         stop = _stop_on_signals()
-        runner = web.AppRunner(create_app(platforms, ready=ready), handle_signals=False)
+        import signal
+
+        # SIGHUP (`hoc-bot kb reload`): load the knowledge base again, keep the current one if invalid.
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, bot.reload)
+        runner = web.AppRunner(create_app(platforms, ready=ready, metrics=metrics), handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, host=args.host, port=port)
         await site.start()

@@ -27,6 +27,7 @@ class Settings:
         event_date: ``HOC_EVENT_DATE``: default event date (Computer Science Education Week).
         match: Matcher thresholds (``HOC_MATCH_ANSWER``, ``HOC_MATCH_CLARIFY``, ``HOC_MATCH_MARGIN``).
         max_input: ``HOC_MAX_INPUT``: longest message read.
+        rate_limit: ``HOC_RATE_LIMIT``: messages one chat user may send per 10 seconds (0: no limit).
     """
 
     default_locale: str = "fr"
@@ -37,6 +38,7 @@ class Settings:
     event_date: dt.date | None = None
     match: MatchConfig = field(default_factory=MatchConfig)
     max_input: int = 2000
+    rate_limit: int = 20
     env: Mapping[str, str] | None = None
 
     @classmethod
@@ -79,6 +81,7 @@ class Settings:
             event_date=event,
             match=match,
             max_input=int(_number(env, "HOC_MAX_INPUT", 2000, 100, 100_000)),
+            rate_limit=int(_number(env, "HOC_RATE_LIMIT", 20, 0, 10_000)),
             env=dict(env),
         )
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
 import re
 from collections.abc import Mapping
+from typing import TextIO
+
+from bot.core.handler import REQUEST_ID
 
 # Telegram bot tokens appear in Bot API URLs; Slack tokens start with xox?-.
 _SECRETS = re.compile(r"(bot\d{5,}:[A-Za-z0-9_-]{20,}|xox[abprse]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+)")
@@ -23,11 +28,31 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def setup_logging(env: Mapping[str, str]) -> None:
-    """Log to stderr at ``HOC_LOG_LEVEL`` (INFO); httpx's request lines (with URLs) only at WARNING."""
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request id, and the record's ``fields``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as a JSON line."""
+        data: dict[str, object] = {
+            "ts": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+            "request_id": REQUEST_ID.get(),
+        }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            data.update(fields)
+        if record.exc_info:
+            data["error"] = self.formatException(record.exc_info)
+        return _SECRETS.sub("[redacted]", json.dumps(data, ensure_ascii=False, default=str))
+
+
+def setup_logging(env: Mapping[str, str], stream: TextIO | None = None) -> None:
+    """JSON lines on stderr at ``HOC_LOG_LEVEL`` (INFO); httpx's request lines (with URLs) only at WARNING."""
     level = getattr(logging, env.get("HOC_LOG_LEVEL", "INFO").upper(), logging.INFO)
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
     handler.addFilter(RedactSecrets())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -41,8 +41,9 @@ def create_app(
     platforms: Sequence[Platform],
     *,
     ready: Callable[[], Awaitable[bool]] | None = None,
+    metrics: Callable[[], Awaitable[bytes]] | None = None,
 ) -> web.Application:
-    """The aiohttp application with every platform's routes and the health endpoints."""
+    """The aiohttp application with every platform's routes, health endpoints and ``/metrics``."""
     app = web.Application(client_max_size=MAX_BODY)
 
     async def healthz(_: web.Request) -> web.Response:
@@ -52,8 +53,15 @@ def create_app(
         ok = True if ready is None else await ready()
         return web.json_response({"ready": ok}, status=200 if ok else 503)
 
+    async def metrics_page(_: web.Request) -> web.Response:
+        assert metrics is not None
+        body = await metrics()
+        return web.Response(body=body, content_type="text/plain", charset="utf-8")
+
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    if metrics is not None:
+        app.router.add_get("/metrics", metrics_page)
     for platform in platforms:
         app.router.add_routes(platform.routes())
 

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
+import time
+import uuid
+from collections import deque
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from bot.core.knowledge import ENTRY_IDS, Content, Entry, KnowledgeBase
@@ -13,6 +18,12 @@ from bot.core.matching import Match, Matcher
 from bot.core.messages import Button, IncomingMessage, Link, Reply
 from bot.core.ports import Clock, Store, Translations, Translator, UserKey, UserState
 from bot.core.text import MAX_INPUT_CHARS, fold, normalize
+
+_log = logging.getLogger(__name__)
+#: Id of the message being handled, for log lines (set by Handler.handle).
+REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")
+# One person at a terminal: no rate limit (scripts pipe many lines at once).
+_LOCAL_PLATFORMS = frozenset({"console", "cli"})
 
 #: Slack's limit on a button label; the strictest of the platforms.
 MAX_BUTTON_LABEL = 75
@@ -47,11 +58,15 @@ class HandlerSettings:
         default_locale: Language for users whose language is unknown (``HOC_DEFAULT_LOCALE``).
         country: District country overriding the one derived from the locale (``HOC_COUNTRY``).
         max_input: Longest message read; the rest is cut with a notice.
+        rate_limit: Messages one user may send per ``rate_window`` seconds (0: no limit).
+        rate_window: The rate limit's window, in seconds.
     """
 
     default_locale: str = "fr"
     country: str | None = None
     max_input: int = MAX_INPUT_CHARS
+    rate_limit: int = 20
+    rate_window: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,17 +111,63 @@ class Handler:
         }
         self.aliases: dict[str, str] = dict(COMMANDS)
         self.help_lines: list[Callable[[Translator], list[str]]] = []
+        self.observers: list[Callable[[IncomingMessage, list[Reply], float], None]] = []
+        self.limiter = RateLimiter(self.settings.rate_limit, self.settings.rate_window)
         self.welcome: Callable[[Turn], Reply] | None = None
 
     # ----------------------------------------------------------------- entry point
     def handle(self, msg: IncomingMessage) -> list[Reply]:
-        """Answer one message: a command, a button press, small talk or a question."""
+        """Answer one message: a command, a button press, small talk or a question.
+
+        Never raises: a failure (the database gone, a bug) becomes a short apology in the user's
+        language, and is logged. A user sending faster than the rate limit gets one notice, then
+        nothing until they slow down.
+        """
+        started = time.perf_counter()
+        REQUEST_ID.set(uuid.uuid4().hex[:12])
+        try:
+            replies = self._handle(msg)
+        except Exception:
+            _log.exception("handling a %s message failed", msg.platform)
+            replies = [self._apology(msg)]
+        elapsed = time.perf_counter() - started
+        for observe in self.observers:
+            try:
+                observe(msg, replies, elapsed)
+            except Exception:
+                _log.exception("an observer of the handler failed")
+        return replies
+
+    def _apology(self, msg: IncomingMessage) -> Reply:
+        lang = self.translations.negotiate(msg.locale_hint, self.settings.default_locale)
+        t = self.translations.get(lang)
+        return Reply(
+            t.gettext("Sorry, something went wrong on my side. Please try again in a moment."),
+            lang=lang,
+            kind="error",
+        )
+
+    def reload(self, kb: KnowledgeBase) -> None:
+        """Serve ``kb`` from now on (it was validated by the caller)."""
+        matcher = Matcher(kb, self.matcher.config)
+        self.kb, self.matcher = kb, matcher
+
+    def _handle(self, msg: IncomingMessage) -> list[Reply]:
+        key = UserKey(msg.platform, msg.workspace, msg.user)
+        verdict = "ok" if msg.platform in _LOCAL_PLATFORMS else self.limiter.check(key, time.monotonic())
+        if verdict != "ok":
+            if verdict == "silent":
+                return []
+            lang = self.translations.negotiate(msg.locale_hint, self.settings.default_locale)
+            text = self.translations.get(lang).gettext(
+                "You are sending messages very fast: I will answer again in a few seconds."
+            )
+            return [Reply(text, lang=lang, kind="notice")]
         text = _CONTROL.sub(" ", msg.text or "")
         notices: list[Reply] = []
         cut = len(text) > self.settings.max_input
         if cut:
             text = text[: self.settings.max_input]
-        key = UserKey(msg.platform, msg.workspace, msg.user)
         user = self.store.get_user(key)
         first_contact = user is None
         if user is None:
@@ -117,9 +178,16 @@ class Handler:
                 tz=msg.tz_hint,
                 created_at=self.clock.now(),
             )
-        elif (msg.locale_hint and msg.locale_hint != user.locale_hint) or (msg.chat and msg.chat != user.chat):
+        elif (
+            (msg.locale_hint and msg.locale_hint != user.locale_hint)
+            or (msg.chat and msg.chat != user.chat)
+            or (msg.tz_hint and not user.tz_chosen and msg.tz_hint != user.tz)
+        ):
             user = dataclasses.replace(
-                user, locale_hint=msg.locale_hint or user.locale_hint, chat=msg.chat or user.chat
+                user,
+                locale_hint=msg.locale_hint or user.locale_hint,
+                chat=msg.chat or user.chat,
+                tz=user.tz if user.tz_chosen else (msg.tz_hint or user.tz),
             )
         detected = None
         if not user.locale and not msg.locale_hint and not msg.action:
@@ -470,3 +538,39 @@ def fit_label(label: str, limit: int = MAX_BUTTON_LABEL) -> str:
     """A button label cut to the platforms' limit."""
     label = " ".join(label.split())
     return label if len(label) <= limit else label[: limit - 1].rstrip() + "…"
+
+
+class RateLimiter:
+    """At most ``limit`` messages per ``window`` seconds per user; one notice when the limit is hit."""
+
+    def __init__(self, limit: int, window: float, max_users: int = 100_000) -> None:
+        self.limit = limit
+        self.window = window
+        self.max_users = max_users
+        self._seen: dict[UserKey, deque[float]] = {}
+        self._warned: set[UserKey] = set()
+
+    def check(self, key: UserKey, now: float) -> str:
+        """``ok``, ``notice`` (first refusal: tell the user) or ``silent`` (refused again)."""
+        if self.limit <= 0:
+            return "ok"
+        times = self._seen.get(key)
+        if times is None:
+            if len(self._seen) >= self.max_users:
+                self._prune(now)
+            times = self._seen[key] = deque()
+        while times and now - times[0] >= self.window:
+            times.popleft()
+        if len(times) < self.limit:
+            times.append(now)
+            self._warned.discard(key)
+            return "ok"
+        if key in self._warned:
+            return "silent"
+        self._warned.add(key)
+        return "notice"
+
+    def _prune(self, now: float) -> None:
+        for key in [k for k, v in self._seen.items() if not v or now - v[-1] >= self.window]:
+            del self._seen[key]
+            self._warned.discard(key)

@@ -135,6 +135,25 @@ class Reminder:
     last_error: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class StoreStats:
+    """Figures for operators; no user id in any of them.
+
+    Attributes:
+        users_by_platform: Platform -> number of users.
+        steps_done: Step -> number of users who marked it done.
+        questions_by_decision: ``answer``/``clarify``/``fallback`` -> number of questions.
+        unanswered: The most frequent unanswered questions (normalised text, count).
+        reminders_by_status: ``pending``/``sent``/``failed``/… -> number of reminders.
+    """
+
+    users_by_platform: Mapping[str, int]
+    steps_done: Mapping[int, int]
+    questions_by_decision: Mapping[str, int]
+    unanswered: Sequence[tuple[str, int]]
+    reminders_by_status: Mapping[str, int] = field(default_factory=dict)
+
+
 class Store(Protocol):
     """Persistence of users, reminders and processed event ids."""
 
@@ -209,6 +228,14 @@ class Store(Protocol):
 
     def seen_event(self, platform: str, event_id: str, now: dt.datetime, ttl: dt.timedelta) -> bool:
         """Record an event id; True if it was already recorded and not expired."""
+        ...
+
+    def log_question(self, platform: str, decision: str, topic: str | None, text: str | None, at: dt.datetime) -> None:
+        """Record a question's outcome; ``text`` (normalised) only for questions not answered."""
+        ...
+
+    def stats(self, top: int = 20) -> StoreStats:
+        """Users per platform, steps done, questions by decision, the ``top`` unanswered questions."""
         ...
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import threading
+from collections import Counter
 from collections.abc import Collection, Sequence
 
-from bot.core.ports import Reminder, UserKey, UserState
+from bot.core.ports import Reminder, StoreStats, UserKey, UserState
 
 #: Statuses a reminder can end in when it is not delivered.
 FAILED_STATUSES = frozenset({"failed", "dropped"})
@@ -54,6 +55,7 @@ class MemoryStore:
         self._retry_at: dict[int, dt.datetime] = {}
         self._events: dict[tuple[str, str], dt.datetime] = {}
         self._next_id = 1
+        self._questions: list[tuple[str, str, str | None, str | None, dt.datetime]] = []
 
     # ------------------------------------------------------------------ users
     def get_user(self, key: UserKey) -> UserState | None:
@@ -239,3 +241,20 @@ class MemoryStore:
                 return True
             self._events[(platform, event_id)] = now + ttl
             return False
+
+    # ------------------------------------------------------------------ statistics
+    def log_question(self, platform: str, decision: str, topic: str | None, text: str | None, at: dt.datetime) -> None:
+        """Record a question's outcome (no user id)."""
+        with self._lock:
+            self._questions.append((platform, decision, topic, text, as_utc(at)))
+
+    def stats(self, top: int = 20) -> StoreStats:
+        """Figures for operators."""
+        with self._lock:
+            by_platform = Counter(key.platform for key in self._users)
+            done = Counter(step for user in self._users.values() for step in user.steps_done)
+            decisions = Counter(q[1] for q in self._questions)
+            unanswered = Counter(q[3] for q in self._questions if q[1] != "answer" and q[3] is not None)
+            by_status = Counter(r.status for r in self._reminders.values())
+        ranked = sorted(unanswered.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+        return StoreStats(dict(by_platform), dict(done), dict(decisions), ranked, dict(by_status))

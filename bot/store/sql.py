@@ -46,7 +46,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from bot.core.ports import Reminder, UserKey, UserState
+from bot.core.ports import Reminder, StoreStats, UserKey, UserState
 from bot.store.memory import MAX_ERROR_CHARS, as_utc, check_failed_status
 
 
@@ -149,6 +149,18 @@ events = Table(
     Column("seen_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False, index=True),
     PrimaryKeyConstraint("platform", "event_id"),
+)
+
+questions = Table(
+    "questions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("platform", String(32), nullable=False),
+    Column("decision", String(16), nullable=False, index=True),
+    Column("topic", String(64)),
+    Column("text", Text),
+    Column("asked_at", UTCDateTime, nullable=False),
+    sqlite_autoincrement=True,
 )
 
 _KEY_COLUMNS = (users.c.platform, users.c.workspace, users.c.platform_user)
@@ -488,3 +500,42 @@ class SqlStore:
             except IntegrityError:
                 return True
         return False
+
+    # ------------------------------------------------------------------ statistics
+    def log_question(self, platform: str, decision: str, topic: str | None, text: str | None, at: dt.datetime) -> None:
+        """Record a question's outcome (no user id)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(questions).values(
+                    platform=platform, decision=decision, topic=topic, text=text, asked_at=as_utc(at)
+                )
+            )
+
+    def stats(self, top: int = 20) -> StoreStats:
+        """Figures for operators."""
+        with self.engine.connect() as conn:
+            by_platform: dict[str, int] = dict(
+                conn.execute(select(users.c.platform, func.count()).group_by(users.c.platform)).tuples().all()
+            )
+            done: dict[int, int] = dict(
+                conn.execute(select(steps.c.step, func.count()).group_by(steps.c.step)).tuples().all()
+            )
+            decisions: dict[str, int] = dict(
+                conn.execute(select(questions.c.decision, func.count()).group_by(questions.c.decision)).tuples().all()
+            )
+            by_status: dict[str, int] = dict(
+                conn.execute(select(reminders.c.status, func.count()).group_by(reminders.c.status)).tuples().all()
+            )
+            count = func.count().label("n")
+            unanswered = (
+                conn.execute(
+                    select(questions.c.text, count)
+                    .where(questions.c.decision != "answer", questions.c.text.is_not(None))
+                    .group_by(questions.c.text)
+                    .order_by(count.desc(), questions.c.text)
+                    .limit(top)
+                )
+                .tuples()
+                .all()
+            )
+        return StoreStats(by_platform, done, decisions, [(str(t), int(n)) for t, n in unanswered], by_status)

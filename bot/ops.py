@@ -1,0 +1,169 @@
+"""What operators see: metrics, the questions log, one JSON log line per message, admin commands."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING
+
+from bot.core.handler import Turn, fit_label
+from bot.core.messages import IncomingMessage, Reply
+from bot.core.text import normalize
+
+if TYPE_CHECKING:
+    from bot.app import Bot
+
+_log = logging.getLogger("bot.events")
+_DECISIONS = {"answer": "answer", "clarify": "clarify", "fallback": "fallback"}
+
+
+def user_hash(platform: str, user: str) -> str:
+    """A short stable hash of a user id: enough to follow one user in the logs, not to name them."""
+    return hashlib.sha256(f"{platform}:{user}".encode()).hexdigest()[:12]
+
+
+class Metrics:
+    """Prometheus metrics of one process."""
+
+    def __init__(self) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+        self.registry = CollectorRegistry()
+        self.messages = Counter(
+            "hoc_messages",
+            "Messages handled, by platform and decision",
+            ["platform", "decision"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "hoc_handle_seconds",
+            "Time to answer a message (matching included)",
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+            registry=self.registry,
+        )
+        self.reminders = Gauge(
+            "hoc_reminders",
+            "Reminders by status (read from the database at scrape time)",
+            ["status"],
+            registry=self.registry,
+        )
+        self.api_errors = Counter(
+            "hoc_platform_api_errors",
+            "Platform API errors, by platform and code",
+            ["platform", "code"],
+            registry=self.registry,
+        )
+
+
+class Observer:
+    """Called after every message: metrics, the questions log and one JSON-able log line."""
+
+    def __init__(self, bot: Bot, metrics: Metrics | None, *, log_text: bool = False) -> None:
+        self.bot = bot
+        self.metrics = metrics
+        self.log_text = log_text
+
+    def __call__(self, msg: IncomingMessage, replies: list[Reply], seconds: float) -> None:
+        """Record one handled message."""
+        main = next((r for r in reversed(replies) if r.kind in _DECISIONS), None)
+        decision = main.kind if main else (replies[-1].kind if replies else "none")
+        if self.metrics is not None:
+            self.metrics.messages.labels(msg.platform, decision).inc()
+            self.metrics.latency.observe(seconds)
+        if main is not None and not msg.action:
+            text = None if main.kind == "answer" else normalize(msg.text)[:300] or None
+            self.bot.handler.store.log_question(msg.platform, main.kind, main.topic, text, self.bot.handler.clock.now())
+        extra: dict[str, object] = {
+            "event": "message",
+            "platform": msg.platform,
+            "user": user_hash(msg.platform, msg.user),
+            "decision": decision,
+            "topic": main.topic if main else None,
+            "ms": round(seconds * 1000, 2),
+        }
+        if self.log_text:
+            extra["text"] = msg.text[:500]
+        _log.info("message handled", extra={"fields": extra})
+
+
+class Admin:
+    """``stats`` and ``reload`` for the users listed in ``HOC_ADMINS`` (``platform:user`` or ``user``)."""
+
+    def __init__(self, bot: Bot, admins: Collection[str], reload: Callable[[], list[str]]) -> None:
+        self.bot = bot
+        self.admins = frozenset(a.strip() for a in admins if a.strip())
+        self.reload_kb = reload
+        bot.handler.register("stats", self.stats)
+        bot.handler.register("reload", self.reload)
+
+    def _allowed(self, turn: Turn) -> bool:
+        msg = turn.msg
+        return msg.user in self.admins or f"{msg.platform}:{msg.user}" in self.admins
+
+    def _refuse(self, turn: Turn, command: str) -> list[Reply]:
+        _log.warning(
+            "admin command refused",
+            extra={
+                "fields": {
+                    "event": "admin_refused",
+                    "command": command,
+                    "user": user_hash(turn.msg.platform, turn.msg.user),
+                }
+            },
+        )
+        return [
+            Reply(
+                turn.t.gettext("Sorry, this command is reserved for the bot's administrators."),
+                lang=turn.lang,
+                kind="error",
+            )
+        ]
+
+    def stats(self, turn: Turn, args: str) -> list[Reply]:
+        """Figures for administrators."""
+        if not self._allowed(turn):
+            return self._refuse(turn, "stats")
+        return [Reply(format_stats(self.bot, turn), lang=turn.lang, kind="stats")]
+
+    def reload(self, turn: Turn, args: str) -> list[Reply]:
+        """Reload the knowledge base; an invalid one is refused and the current one kept."""
+        if not self._allowed(turn):
+            return self._refuse(turn, "reload")
+        problems = self.reload_kb()
+        t = turn.t
+        if problems:
+            text = t.gettext("The knowledge base was not reloaded; the current one stays in service:")
+            return [Reply(text + "\n" + "\n".join(problems[:20]), lang=turn.lang, kind="error")]
+        count = len(self.bot.handler.kb.entries)
+        return [
+            Reply(
+                t.ngettext(
+                    "Knowledge base reloaded: {count} entry.", "Knowledge base reloaded: {count} entries.", count
+                ).format(count=count),
+                lang=turn.lang,
+                kind="reload",
+                buttons=(),
+            )
+        ]
+
+
+def format_stats(bot: Bot, turn: Turn | None = None) -> str:
+    """Users per platform, steps completed, questions by decision, the 20 most frequent unanswered."""
+    figures = bot.handler.store.stats(20)
+    lines = ["users: " + (", ".join(f"{p} {n}" for p, n in sorted(figures.users_by_platform.items())) or "0")]
+    lines.append("steps done: " + ", ".join(f"{s}: {figures.steps_done.get(s, 0)}" for s in range(1, 6)))
+    lines.append(
+        "questions: " + (", ".join(f"{d} {n}" for d, n in sorted(figures.questions_by_decision.items())) or "0")
+    )
+    if figures.unanswered:
+        lines.append("most frequent unanswered questions:")
+        lines.extend(f"{n:>5}  {fit_label(text, 100)}" for text, n in figures.unanswered)
+    return "\n".join(lines)
+
+
+def refresh_reminder_gauge(bot: Bot, metrics: Metrics) -> None:
+    """Set the reminders gauge from the database's counts."""
+    counts = bot.handler.store.stats(0).reminders_by_status
+    for status in ("pending", "sent", "failed", "dropped", "cancelled"):
+        metrics.reminders.labels(status).set(counts.get(status, 0))
