@@ -515,27 +515,22 @@ class SqlStore:
         """Figures for operators."""
         with self.engine.connect() as conn:
             by_platform: dict[str, int] = dict(
-                conn.execute(select(users.c.platform, func.count()).group_by(users.c.platform)).tuples().all()
+                conn.execute(select(users.c.platform, func.count()).group_by(users.c.platform)).all()
             )
-            done: dict[int, int] = dict(
-                conn.execute(select(steps.c.step, func.count()).group_by(steps.c.step)).tuples().all()
-            )
+            done: dict[int, int] = dict(conn.execute(select(steps.c.step, func.count()).group_by(steps.c.step)).all())
             decisions: dict[str, int] = dict(
-                conn.execute(select(questions.c.decision, func.count()).group_by(questions.c.decision)).tuples().all()
+                conn.execute(select(questions.c.decision, func.count()).group_by(questions.c.decision)).all()
             )
             by_status: dict[str, int] = dict(
-                conn.execute(select(reminders.c.status, func.count()).group_by(reminders.c.status)).tuples().all()
+                conn.execute(select(reminders.c.status, func.count()).group_by(reminders.c.status)).all()
             )
             count = func.count().label("n")
-            unanswered = (
-                conn.execute(
-                    select(questions.c.text, count)
-                    .where(questions.c.decision != "answer", questions.c.text.is_not(None))
-                    .group_by(questions.c.text)
-                    .order_by(count.desc(), questions.c.text)
-                    .limit(top)
-                )
-                .tuples()
-                .all()
-            )
-        return StoreStats(by_platform, done, decisions, [(str(t), int(n)) for t, n in unanswered], by_status)
+            unanswered = conn.execute(
+                select(questions.c.text, count)
+                .where(questions.c.decision != "answer", questions.c.text.is_not(None))
+                .group_by(questions.c.text)
+                .order_by(count.desc(), questions.c.text)
+                .limit(top)
+            ).all()
+        ranked = [(str(t), int(n)) for t, n in unanswered]
+        return StoreStats(by_platform, done, decisions, ranked, by_status)
