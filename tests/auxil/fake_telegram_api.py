@@ -45,6 +45,7 @@ class Call:
     params: dict[str, Any]
     at: float
     status: int
+    result: Any = None
 
     @property
     def ok(self) -> bool:
@@ -59,6 +60,11 @@ class Call:
         markup = self.params.get("reply_markup") or {}
         rows: list[list[dict[str, Any]]] = markup.get("inline_keyboard", [])
         return rows
+
+    @property
+    def message_id(self) -> int:
+        """The id of the message this call sent or edited."""
+        return int(self.result["message_id"])
 
     @property
     def callback_data(self) -> list[str]:
@@ -106,6 +112,7 @@ class FakeTelegramAPI:
         self.username = username
         self.state = _State()
         self._changed = asyncio.Condition()
+        self._gates: dict[int, asyncio.Event] = {}
         self._closing = False
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -115,7 +122,7 @@ class FakeTelegramAPI:
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._dispatch)
         app.router.add_get("/bot{token}/{method}", self._dispatch)
-        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
+        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -177,6 +184,11 @@ class FakeTelegramAPI:
         failure = _Failure(status, description or default, retry_after, migrate_to)
         self.state.failures.setdefault(method, []).extend([failure] * times)
 
+    def hold(self, chat_id: int) -> asyncio.Event:
+        """Keep every send or edit to ``chat_id`` waiting until the returned event is set."""
+        gate = self._gates[chat_id] = asyncio.Event()
+        return gate
+
     @property
     def calls(self) -> list[Call]:
         return list(self.state.calls)
@@ -185,7 +197,7 @@ class FakeTelegramAPI:
         """Calls of ``method``; only the successful ones unless ``ok`` is False."""
         return [c for c in self.state.calls if c.method == method and (c.ok or not ok)]
 
-    async def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[Call]:
+    async def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[Call]:  # noqa: ASYNC109
         """Wait until ``count`` successful calls of ``method`` were made; raises TimeoutError otherwise."""
 
         async def reached() -> list[Call]:
@@ -220,19 +232,22 @@ class FakeTelegramAPI:
             return _error(failure.status, failure.description, extra)
         if method == "getUpdates":
             result: Any = await self._get_updates(params)
-            await self._record(method, params, 200)
+            await self._record(method, params, 200, result)
             return _ok(result)
+        gate = self._gates.get(params.get("chat_id", 0)) if method in {"sendMessage", "editMessageText"} else None
+        if gate is not None and not self._closing:
+            await gate.wait()
         answer = getattr(self, f"_m_{method}", None)
         if answer is None:
             await self._record(method, params, 404)
             return _error(404, "Not Found")
         result = answer(params)
-        await self._record(method, params, 200)
+        await self._record(method, params, 200, result)
         return _ok(result)
 
-    async def _record(self, method: str, params: dict[str, Any], status: int) -> None:
+    async def _record(self, method: str, params: dict[str, Any], status: int, result: Any = None) -> None:
         async with self._changed:
-            self.state.calls.append(Call(method, params, time.monotonic(), status))
+            self.state.calls.append(Call(method, params, time.monotonic(), status, result))
             self._changed.notify_all()
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -337,3 +352,8 @@ def _error(status: int, description: str, parameters: dict[str, Any] | None = No
     if parameters:
         body["parameters"] = parameters
     return web.json_response(body, status=status)
+
+
+def telegram_env(api: FakeTelegramAPI, **extra: str) -> dict[str, str]:
+    """Environment pointing the Telegram platform at ``api``."""
+    return {"TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_API_URL": api.url, **extra}

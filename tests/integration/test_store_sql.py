@@ -292,7 +292,8 @@ def test_delete_user_leaves_no_row_in_any_table(sql_store: SqlStore) -> None:
     [claimed] = sql_store.claim_due(at(6), limit=1, lease=LEASE, worker="w")
     sql_store.mark_sent(claimed.id, at(6))
     sql_store.seen_event("slack", "Ev1", at(0), dt.timedelta(hours=1))
-    assert set(_rows(sql_store)) == {"users", "steps", "reminders", "events"}
+    # The questions log holds no user id, so it is not part of a user's data.
+    assert set(_rows(sql_store)) == {"users", "steps", "reminders", "events", "questions"}
 
     with sql_store.engine.connect() as conn:
         bob_id = conn.scalar(select(users.c.id).where(users.c.platform_user == BOB.user))
@@ -351,8 +352,9 @@ def _check_fresh_migration(url: str) -> None:
                 "steps",
                 "reminders",
                 "events",
+                "questions",
             }
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
             # The migration builds exactly the tables the code declares.
             assert compare_metadata(MigrationContext.configure(conn), metadata) == []
     finally:

@@ -1,0 +1,126 @@
+"""Telegram webhook mode through the shared aiohttp server (bot.web.create_app) on 127.0.0.1."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from bot.adapters.telegram import SECRET_HEADER, WEBHOOK_PATH, TelegramConfig, TelegramPlatform
+from bot.app import Bot, build_bot
+from bot.config import Settings
+from bot.store.memory import MemoryStore
+from bot.web import MAX_BODY, create_app
+from tests.auxil.fake_telegram_api import FakeTelegramAPI, load_update, telegram_env
+from tests.auxil.harness import FakeClock
+
+SECRET = "s3cret-webhook-token_0123456789"
+PUBLIC_URL = "https://bot.example.org/telegram/webhook"
+
+
+@pytest.fixture(autouse=True)
+def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+
+
+@dataclass
+class Served:
+    api: FakeTelegramAPI
+    platform: TelegramPlatform
+    url: str
+    http: aiohttp.ClientSession
+
+    async def post(self, body: bytes | str, secret: str | None = SECRET) -> int:
+        headers = {"Content-Type": "application/json"}
+        if secret is not None:
+            headers[SECRET_HEADER] = secret
+        data = io.BytesIO(body.encode() if isinstance(body, str) else body)
+        async with self.http.post(self.url, data=data, headers=headers) as response:
+            return response.status
+
+    async def post_update(self, update: dict[str, object], secret: str | None = SECRET) -> int:
+        return await self.post(json.dumps(update), secret)
+
+
+@pytest.fixture
+def bot() -> Bot:
+    clock = FakeClock(dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.UTC))
+    return build_bot(Settings.from_env({"HOC_EVENT_DATE": "2026-12-07"}), store=MemoryStore(), clock=clock)
+
+
+@pytest.fixture
+async def served(bot: Bot) -> AsyncIterator[Served]:
+    async with FakeTelegramAPI() as api:
+        env = telegram_env(api, TELEGRAM_WEBHOOK_URL=PUBLIC_URL, TELEGRAM_WEBHOOK_SECRET=SECRET)
+        platform = TelegramPlatform(TelegramConfig.from_env(env), bot)
+        runner = web.AppRunner(create_app([platform]), handle_signals=False, access_log=None)
+        await runner.setup()  # runs the platforms' start()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        async with aiohttp.ClientSession() as http:
+            yield Served(api, platform, f"http://127.0.0.1:{port}{WEBHOOK_PATH}", http)
+        await runner.cleanup()  # runs stop()
+
+
+async def test_webhook_is_registered_with_the_secret_and_nothing_polls(served: Served) -> None:
+    (registered,) = served.api.sent("setWebhook")
+    assert registered.params["url"] == PUBLIC_URL
+    assert registered.params["secret_token"] == SECRET
+    assert registered.params["allowed_updates"] == ["message", "callback_query"]
+    assert served.api.sent("getUpdates") == []
+    assert served.api.sent("deleteWebhook") == []
+
+
+async def test_an_update_with_the_right_secret_is_answered(served: Served) -> None:
+    assert await served.post_update(load_update("text_private")) == 200
+    _welcome, answer = await served.api.wait_for("sendMessage", 2)
+    assert "hourofcode.com/fr/" in answer.text
+
+
+async def test_rejected_requests_are_not_processed(served: Served) -> None:
+    update = load_update("hoc_plan", update_id=300)
+    assert await served.post_update(update, secret=None) == 401
+    assert await served.post_update(update, secret="s3cret-webhook-token_0123456788") == 403
+    assert await served.post_update(update, secret="") == 403
+    assert await served.post("{not json", secret=SECRET) == 400
+    assert await served.post('["a", "list"]', secret=SECRET) == 400
+    assert await served.post('{"update_id": 301, "message": {"text": 1}}', secret=SECRET) == 400
+    huge = json.dumps({**load_update("text_private", update_id=302), "padding": "x" * MAX_BODY})
+    assert await served.post(huge, secret=SECRET) == 413
+    # A valid update afterwards is the only one answered: the rejected ones never got in.
+    assert await served.post_update(load_update("text_private", update_id=303)) == 200
+    await served.api.wait_for("sendMessage", 2)
+    await served.platform.stop()  # drains the queue: anything queued would have been answered now
+    sent = served.api.sent("sendMessage")
+    assert len(sent) == 2
+    assert "Votre plan" not in sent[0].text + sent[1].text
+
+
+async def test_a_webhook_retry_is_answered_once(served: Served) -> None:
+    update = load_update("hoc_plan", update_id=400)
+    assert await served.post_update(update) == 200
+    assert await served.post_update(update) == 200  # Telegram retries when it got no answer in time
+    assert await served.post_update(load_update("hoc_plan", update_id=401, **{"message.text": "/hoc steps"})) == 200
+    await served.api.wait_for("sendMessage", 3)  # welcome, plan, steps
+    await served.platform.stop()
+    texts = [c.text for c in served.api.sent("sendMessage")]
+    assert len(texts) == 3
+    assert sum("Votre plan" in t for t in texts) == 1
+
+
+async def test_callback_query_through_the_webhook(served: Served) -> None:
+    assert await served.post_update(load_update("hoc_plan", update_id=410)) == 200
+    plan = (await served.api.wait_for("sendMessage", 2))[-1]
+    press = load_update("callback_done", update_id=411, **{"callback_query.message.message_id": plan.message_id})
+    assert await served.post_update(press) == 200
+    (edit,) = await served.api.wait_for("editMessageText")
+    assert len(served.api.sent("answerCallbackQuery")) == 1
+    assert edit.params["message_id"] == plan.message_id
+    assert "✅ 1." in edit.text
