@@ -42,7 +42,7 @@ class Server:
         self.log = tmp_path / "run.log"
         env = _env(tmp_path / "hoc.sqlite3", extra)
         self._out = self.log.open("w")
-        self.proc = subprocess.Popen(  # noqa: S603
+        self.proc = subprocess.Popen(
             [sys.executable, "-m", "bot", "run", "--host", "127.0.0.1", "--port", str(self.port)],
             stdout=self._out,
             stderr=subprocess.STDOUT,
