@@ -121,10 +121,14 @@ async def test_socket_mode_answers_a_dm_end_to_end(fake: FakeSlackApi, kb: Knowl
 
 
 # ------------------------------------------------------------------------------------- rejected requests
+Served = tuple[SlackDelivery, SlackPlatform, MemoryStore]
+
+
 @pytest.fixture
-async def served(fake: FakeSlackApi, kb: KnowledgeBase) -> AsyncIterator[tuple[SlackDelivery, SlackPlatform, MemoryStore]]:
+async def served(fake: FakeSlackApi, kb: KnowledgeBase) -> AsyncIterator[Served]:
     store = MemoryStore()
-    platform = platform_for({"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url}, kb, store)
+    env = {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url}
+    platform = platform_for(env, kb, store)
     runner, url = await serve(create_app([platform]))
     slack = SlackDelivery(url, SECRET)
     yield slack, platform, store
@@ -133,7 +137,7 @@ async def served(fake: FakeSlackApi, kb: KnowledgeBase) -> AsyncIterator[tuple[S
 
 
 async def test_unsigned_forged_stale_oversized_and_malformed_requests_are_refused(
-    served: tuple[SlackDelivery, SlackPlatform, MemoryStore], fake: FakeSlackApi
+    served: Served, fake: FakeSlackApi
 ) -> None:
     slack, platform, store = served
     body = json.dumps(dm("plan", "EvREFUSED"))

@@ -92,7 +92,7 @@ async def oauth(tmp_path: Path, kb: KnowledgeBase) -> AsyncIterator[OAuthStack]:
 
 
 def event_from(team: str, text: str, event_id: str) -> dict[str, object]:
-    token, bot_user, user = DISTRICTS[team]
+    _, bot_user, user = DISTRICTS[team]
     payload = dm(text, event_id, user=user)
     payload["team_id"] = team
     payload["authorizations"] = [

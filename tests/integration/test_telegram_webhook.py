@@ -103,6 +103,17 @@ async def test_rejected_requests_are_not_processed(served: Served) -> None:
     assert "Votre plan" not in sent[0].text + sent[1].text
 
 
+async def test_a_huge_body_without_content_length_is_refused(served: Served) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(MAX_BODY // 65536 + 2):
+            yield b" " * 65536
+
+    headers = {SECRET_HEADER: SECRET, "Content-Type": "application/json"}
+    async with served.http.post(served.url, data=chunks(), headers=headers) as response:
+        assert response.request_info.headers.get("Transfer-Encoding") == "chunked"
+        assert response.status == 413
+
+
 async def test_a_webhook_retry_is_answered_once(served: Served) -> None:
     update = load_update("hoc_plan", update_id=400)
     assert await served.post_update(update) == 200
