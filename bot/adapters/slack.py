@@ -320,7 +320,9 @@ class _NoDebug(logging.Filter):
     """Drops DEBUG records: at DEBUG the SDK logs request bodies (``oauth.v2.access`` carries the client secret)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= logging.INFO
+        # Bolt reads SLACK_BOT_TOKEN from os.environ by itself and then warns that our client
+        # (which carries that very token) wins: noise for operators.
+        return record.levelno >= logging.INFO and not record.getMessage().startswith("As you gave `client`")
 
 
 def sdk_logger() -> logging.Logger:
@@ -403,7 +405,13 @@ class ThreadedInstallationStore(AsyncInstallationStore):
     def __init__(self, client_id: str, engine: Engine) -> None:
         # Imported here: the module imports SQLAlchemy's asyncio extension, which needs greenlet;
         # single-workspace deployments do without it.
-        from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+        try:
+            from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+        except ImportError as exc:
+            raise ConfigError(
+                "SLACK_CLIENT_ID: OAuth installs keep tokens with slack_sdk's SQLAlchemy store, which needs "
+                f"SQLAlchemy's asyncio extra (pip install 'sqlalchemy[asyncio]'): {exc}"
+            ) from exc
 
         self.store = SQLAlchemyInstallationStore(client_id=client_id, engine=engine, logger=_log)
         self._ready = False

@@ -731,7 +731,8 @@ class TelegramPlatform:
         given = request.headers.get(SECRET_HEADER)
         if given is None:
             return web.Response(status=401, text="missing secret token")
-        if not expected or not hmac.compare_digest(given.encode(), expected):
+        # "replace": a header that is not valid text must not turn into a server error.
+        if not expected or not hmac.compare_digest(given.encode("utf-8", "replace"), expected):
             return web.Response(status=403, text="wrong secret token")
         if request.content_length is not None and request.content_length > MAX_WEBHOOK_BODY:
             return web.Response(status=413, text="body too large")
@@ -749,7 +750,8 @@ class TelegramPlatform:
             return web.Response(status=400, text="not a Telegram update")
         try:
             update = Update.de_json(data, self.application.bot)
-        except (KeyError, TypeError, ValueError):
+        except (AttributeError, KeyError, TypeError, ValueError):
+            # PTB reads what it is given as an update and fails in many ways on anything else.
             return web.Response(status=400, text="not a Telegram update")
         if not self.application.running:
             # Telegram retries later; the update is not lost.

@@ -60,6 +60,9 @@ class Match:
 # How much a word found in each field of an entry counts.
 _FIELD_WEIGHTS = {"questions": 1.0, "keywords": 1.0, "title": 0.9, "answer": 0.55, "labels": 0.7}
 _PREFIX_MIN = 5
+# Shortest known word taken as the stem or a part of a longer unknown word, and how close that counts.
+_AFFIX_MIN = 4
+_AFFIX_SIM = 0.8
 _CANDIDATES = 6
 
 
@@ -138,10 +141,12 @@ class Matcher:
         found: list[tuple[str, float]] = []
         if tok in self._postings:
             found.append((tok, 1.0))
-        elif len(tok) >= _PREFIX_MIN and not tok.isdigit():
-            for word in self._by_stem.get(tok[:_PREFIX_MIN], ()):
+        elif len(tok) > _AFFIX_MIN and not tok.isdigit():
+            for word in self._by_stem.get(tok[:_PREFIX_MIN], ()) if len(tok) >= _PREFIX_MIN else ():
                 if _shared_prefix(tok, word) >= max(_PREFIX_MIN, min(len(tok), len(word)) - 2):
                     found.append((word, 0.85))
+            if not found:
+                found.extend(self._affixes(tok))
             pool = [
                 word
                 for length in range(len(tok) - 3, len(tok) + 4)
@@ -156,6 +161,22 @@ class Matcher:
             self._resolved.clear()
         self._resolved[tok] = result
         return result
+
+    def _affixes(self, tok: str) -> list[tuple[str, float]]:
+        """Known words that ``tok`` starts or ends with: a stem with a suffix (Turkish ``okulumuz`` ->
+        ``okul``, ``plans`` -> ``plan``), a compound (``bezirkshomepage`` -> ``homepage``) or a word
+        with a clitic glued in front (Arabic ``لساعه`` -> ``ساعه``)."""
+        found: list[tuple[str, float]] = []
+        for end in range(len(tok) - 1, _AFFIX_MIN - 1, -1):
+            if tok[:end] in self._postings:
+                found.append((tok[:end], _AFFIX_SIM))
+                break
+        for start in range(1, len(tok) - _AFFIX_MIN + 1):
+            if tok[start:] in self._postings:
+                if not found or found[0][0] != tok[start:]:
+                    found.append((tok[start:], _AFFIX_SIM))
+                break
+        return found
 
     def detect_language(self, text: str) -> str | None:
         """The language whose words and stop words the text uses most, if any stand out."""

@@ -27,8 +27,15 @@ _ARABIC = str.maketrans(
         "ـ": None,  # tatweel
         "ؤ": "و",
         "ئ": "ي",
+        "ک": "ك",  # Persian and Urdu keyboards type these for Arabic kaf and ya
+        "ی": "ي",
+        **{chr(0x0660 + i): str(i) for i in range(10)},  # Arabic-Indic digits
+        **{chr(0x06F0 + i): str(i) for i in range(10)},  # Eastern Arabic-Indic digits
     }
 )
+# Dotless ı has no decomposition: without this, "nasıl" and "nasil" (typed without a Turkish
+# keyboard) would be two different words.
+_TURKISH = str.maketrans({"ı": "i"})
 _HEBREW_FINALS = str.maketrans({"ך": "כ", "ם": "מ", "ן": "נ", "ף": "פ", "ץ": "צ"})
 
 
@@ -61,7 +68,7 @@ def fold(text: str) -> str:
     Every other character (punctuation, emoji, symbols, control characters) becomes a space.
     """
     text = text.translate(_APOSTROPHES).casefold()
-    text = text.translate(_ARABIC).translate(_HEBREW_FINALS)
+    text = text.translate(_ARABIC).translate(_HEBREW_FINALS).translate(_TURKISH)
     decomposed = unicodedata.normalize("NFKD", text)
     kept = []
     for ch in decomposed:
@@ -84,49 +91,123 @@ def words(folded: str) -> list[str]:
 
 
 def tokens(folded: str, stopwords: Iterable[str] = ()) -> list[str]:
-    """Match tokens: words minus stop words; runs of CJK characters become overlapping bigrams.
+    """Match tokens: words minus stop words, with light per-script rules.
 
-    Bigrams let a question written without spaces, or with particles glued to its words (Korean
-    ``학교를``), share tokens with the knowledge base. Arabic words lose their article and clitic
-    prefixes (``بالمدارس`` -> ``مدارس``).
+    - Runs of Han, kana or Hangul characters become overlapping bigrams, so that a question written
+      without spaces shares tokens with the knowledge base; a lone hiragana (a Japanese particle) is
+      dropped.
+    - Korean words first lose their particles and endings (``학교를`` -> ``학교``, ``등록하나요`` ->
+      ``등록``), which would otherwise make bigrams of their own.
+    - Arabic words lose their article with its clitic prefixes (``بالمدارس`` -> ``مدارس``) and
+      possessive suffixes (``موقعنا`` -> ``موقع``, ``منطقتك`` -> ``منطقه``).
     """
-    stop = set(stopwords)
+    stop = stopwords if isinstance(stopwords, (set, frozenset)) else frozenset(stopwords)
     out: list[str] = []
     for word in folded.split():
         if word in stop:
             continue
         if any(_is_cjk(ch) for ch in word):
-            out.extend(_cjk_tokens(word))
+            out.extend(_cjk_tokens(word, stop))
         elif len(word) > 1 or word.isdigit():
-            out.append(_strip_arabic_prefix(word))
+            out.append(_strip_arabic_affixes(word))
     return out
 
 
 _ARABIC_PREFIXES = ("وال", "بال", "كال", "فال", "لل", "ال")
+_ARABIC_PRONOUNS = ("كم", "هم", "ها", "نا")
 
 
-def _strip_arabic_prefix(word: str) -> str:
+def _strip_arabic_affixes(word: str) -> str:
     if not ("\u0600" <= word[0] <= "\u06ff"):
         return word
     for prefix in _ARABIC_PREFIXES:
         if word.startswith(prefix) and len(word) - len(prefix) >= 3:
-            return word[len(prefix) :]
+            word = word[len(prefix) :]
+            break
+    for suffix in _ARABIC_PRONOUNS:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return _ta_marbuta(word[: -len(suffix)])
+    # "your" and "my" after a feminine noun: the noun's ة is written ت before them.
+    if len(word) >= 5 and word[-2:] in ("تك", "تي"):
+        return word[:-2] + "ه"
     return word
 
 
-def _cjk_tokens(word: str) -> list[str]:
+def _ta_marbuta(stem: str) -> str:
+    return stem[:-1] + "ه" if len(stem) >= 4 and stem.endswith("ت") else stem
+
+
+def _script(ch: str) -> str:
+    code = ord(ch)
+    if 0xAC00 <= code <= 0xD7AF or 0x1100 <= code <= 0x11FF or 0x3130 <= code <= 0x318F:
+        return "hangul"
+    if 0x3040 <= code <= 0x309F:
+        return "hiragana"
+    if 0x30A0 <= code <= 0x30FF:
+        return "katakana"
+    if _is_cjk(ch):
+        return "han"
+    return "other"
+
+
+def _cjk_tokens(word: str, stop: frozenset[str] | set[str] = frozenset()) -> list[str]:
     out: list[str] = []
-    run = ""
-    for ch in word + " ":
-        if _is_cjk(ch):
-            run += ch
+    start = 0
+    for end in range(1, len(word) + 1):
+        if end < len(word) and _script(word[end]) == _script(word[start]):
             continue
-        if run:
-            if len(run) == 1:
+        run, kind = word[start:end], _script(word[start])
+        start = end
+        if kind == "other":
+            if (len(run) > 1 or run.isdigit()) and run not in stop:
                 out.append(run)
-            else:
-                out.extend(run[i : i + 2] for i in range(len(run) - 1))
-            run = ""
-        if ch.strip() and ch.isalnum():
-            out.append(ch)
+        elif kind == "hangul":
+            # A particle glued to a Latin word or a number ("SNS에", "hourofcode.com에") is dropped.
+            attached = len(run) < len(word)
+            out.extend(_bigrams(_hangul_stem(run, stop, attached=attached)))
+        elif not (kind == "hiragana" and len(run) == 1):
+            out.extend(_bigrams(run))
     return out
+
+
+def _bigrams(run: str) -> list[str]:
+    if len(run) <= 2:
+        return [run] if run else []
+    return [run[i : i + 2] for i in range(len(run) - 1)]
+
+
+# Syllables that start the verb part of a Korean word after its noun: 등록+하나요, 참여+시키다, 진행+되나요.
+_KO_VERB = frozenset("하해할합했한함되돼된될됐됩")
+# Particles and endings, longest first. One-syllable ones are only taken off a word of three syllables
+# or more, so that 참가, 회의 or 내용 keep their last syllable.
+_KO_ENDINGS = tuple(
+    sorted(
+        """에서는 으로는 에게서 이라도 이에요 입니다 인가요 습니까 습니다 주세요 으려면 을까요 적으로 에서 에게 한테
+        으로 까지 부터 보다 처럼 이나 에는 에도 로는 이랑 께서 나요 어요 아요 여요 세요 까요 려면 도록 니다 는데 어야
+        아야 고요 예요 에요 인지 이죠 지요 적인 이고 이면 라도 마다 을 를 은 는 이 가 에 의 와 과 도 로 만 들 용 께
+        요 죠 기 고 면 적""".split(),
+        key=len,
+        reverse=True,
+    )
+)
+
+_KO_ENDING_SET = frozenset(_KO_ENDINGS)
+
+
+def _hangul_stem(run: str, stop: frozenset[str] | set[str] = frozenset(), *, attached: bool = False) -> str:
+    """The noun or verb stem of a Korean word; empty for a stop word or a lone particle."""
+    if run in stop or (attached and run in _KO_ENDING_SET):
+        return ""
+    for i in range(2, len(run)):
+        if run[i] in _KO_VERB or run[i : i + 2] in ("시키", "시켜"):
+            run = run[:i]
+            break
+    changed = True
+    while changed:
+        changed = False
+        for ending in _KO_ENDINGS:
+            if run.endswith(ending) and len(run) - len(ending) >= (1 if len(ending) > 1 else 2):
+                run = run[: -len(ending)]
+                changed = True
+                break
+    return "" if run in stop else run

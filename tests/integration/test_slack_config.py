@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
+import yaml
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
-from bot.adapters.slack import SlackConfig, SlackPlatform
+from bot.adapters.slack import BOT_SCOPES, SlackConfig, SlackPlatform
 from bot.app import build_bot, load_knowledge
 from bot.config import Settings
 from bot.core.errors import ConfigError
@@ -166,3 +168,19 @@ async def test_unsigned_forged_stale_oversized_and_malformed_requests_are_refuse
     assert status == 200
     await platform.drain()
     assert fake.calls_to("chat.postMessage")
+
+
+# ------------------------------------------------------------------------------------- manifest
+def test_manifest_asks_for_what_the_code_uses() -> None:
+    manifest = yaml.safe_load((Path(__file__).resolve().parents[2] / "slack" / "manifest.yml").read_text())
+    assert manifest["oauth_config"]["scopes"]["bot"] == list(BOT_SCOPES)
+    assert "user" not in manifest["oauth_config"]["scopes"]
+    [command] = manifest["features"]["slash_commands"]
+    assert command["command"] == "/hoc"
+    assert command["url"].endswith("/slack/events")
+    settings = manifest["settings"]
+    assert settings["interactivity"]["is_enabled"] is True
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert manifest["oauth_config"]["redirect_urls"][0].endswith("/slack/oauth_redirect")
+    events = set(settings["event_subscriptions"]["bot_events"])
+    assert events == {"app_home_opened", "app_mention", "app_uninstalled", "message.im", "tokens_revoked"}

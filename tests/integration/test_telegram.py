@@ -11,6 +11,7 @@ import pytest
 from bot.adapters.telegram import TelegramConfig, TelegramPlatform, menu
 from bot.app import Bot, build_bot
 from bot.config import Settings
+from bot.core.messages import Button, Reply
 from bot.store.memory import MemoryStore
 from tests.auxil.fake_telegram_api import BOT_ID, Call, FakeTelegramAPI, load_update, telegram_env
 from tests.auxil.harness import FakeClock
@@ -212,8 +213,6 @@ async def test_the_token_never_reaches_the_logs(
 
 
 async def test_a_long_button_id_travels_as_a_short_id(api: FakeTelegramAPI, platform: TelegramPlatform) -> None:
-    from bot.core.messages import Button, Reply
-
     long_id = "tz:America/Argentina/ComodRivadavia/" + "x" * 40
     await platform.outbox.deliver(CAMILLE, Reply("Fuseau ?", buttons=(Button(long_id, "Rivadavia"),)))
     (sent,) = await api.wait_for("sendMessage")

@@ -92,6 +92,8 @@ async def test_rejected_requests_are_not_processed(served: Served) -> None:
     assert await served.post("{not json", secret=SECRET) == 400
     assert await served.post('["a", "list"]', secret=SECRET) == 400
     assert await served.post('{"update_id": 301, "message": {"text": 1}}', secret=SECRET) == 400
+    assert await served.post('{"update_id": 301, "message": "hello"}', secret=SECRET) == 400
+    assert await served.post('{"update_id": 301, "callback_query": [1]}', secret=SECRET) == 400
     huge = json.dumps({**load_update("text_private", update_id=302), "padding": "x" * MAX_BODY})
     assert await served.post(huge, secret=SECRET) == 413
     # A valid update afterwards is the only one answered: the rejected ones never got in.

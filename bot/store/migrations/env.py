@@ -10,10 +10,17 @@ from bot.store.sql import metadata
 target_metadata = metadata
 
 
+def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    """Leave out tables the migrations do not own (slack_sdk's installation store creates its own)."""
+    return not (type_ == "table" and reflected and compare_to is None and name not in metadata.tables)
+
+
 def _run() -> None:
     connection = context.config.attributes.get("connection")
     if connection is not None:
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        context.configure(
+            connection=connection, target_metadata=target_metadata, render_as_batch=True, include_object=include_object
+        )
         with context.begin_transaction():
             context.run_migrations()
         return
@@ -24,7 +31,9 @@ def _run() -> None:
     engine = create_engine(url)
     try:
         with engine.begin() as conn:
-            context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
+            context.configure(
+                connection=conn, target_metadata=target_metadata, render_as_batch=True, include_object=include_object
+            )
             with context.begin_transaction():
                 context.run_migrations()
     finally:
