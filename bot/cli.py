@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -385,6 +386,10 @@ def _run(args: argparse.Namespace, env: dict[str, str], stdout: TextIO, stderr: 
         port = int(raw)
     store = open_store(settings.database_url)
     bot = build_bot(settings, store=store, metrics=True)
+    from bot.ops import ApiErrorCounter
+
+    assert bot.metrics is not None
+    logging.getLogger("bot.adapters").addHandler(ApiErrorCounter(bot.metrics))
     platforms = build_platforms(settings, bot)
     if not platforms:
         stderr.write(

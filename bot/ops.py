@@ -167,3 +167,17 @@ def refresh_reminder_gauge(bot: Bot, metrics: Metrics) -> None:
     counts = bot.handler.store.stats(0).reminders_by_status
     for status in ("pending", "sent", "failed", "dropped", "cancelled"):
         metrics.reminders.labels(status).set(counts.get(status, 0))
+
+
+class ApiErrorCounter(logging.Handler):
+    """Counts the platform API errors that adapters log (records whose fields say ``api_error``)."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        super().__init__(logging.WARNING)
+        self.metrics = metrics
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Count the record if it reports an API error."""
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict) and fields.get("event") == "api_error":
+            self.metrics.api_errors.labels(str(fields.get("platform")), str(fields.get("code"))).inc()

@@ -66,6 +66,12 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 
+
+def _api_error(code: str) -> dict[str, object]:
+    """Log-record fields that count a Web API error in the metrics."""
+    return {"fields": {"event": "api_error", "platform": "slack", "code": code}}
+
+
 #: Web API base URL used unless ``SLACK_API_URL`` says otherwise.
 DEFAULT_API_URL = "https://slack.com/api/"
 #: Bot scopes the code uses (keep slack/manifest.yml in step).
@@ -934,19 +940,23 @@ class SlackPlatform:
                 replace_original=replace,
             )
         except (aiohttp.ClientError, TimeoutError) as exc:
-            self.log.warning("slack: response_url post failed: %s", type(exc).__name__)
+            self.log.warning(
+                "slack: response_url post failed: %s", type(exc).__name__, extra=_api_error(type(exc).__name__)
+            )
             return
         if response.status_code != 200:
-            self.log.warning("slack: response_url answered %s", response.status_code)
+            code = str(response.status_code)
+            self.log.warning("slack: response_url answered %s", code, extra=_api_error(code))
 
     async def _api(self, method: str, call: Awaitable[Any]) -> Any:
         """Await a Web API call; failures are logged (by error code) and give None."""
         try:
             return await call
         except SlackApiError as exc:
-            self.log.warning("slack: %s failed: %s", method, error_code(exc))
+            code = error_code(exc)
+            self.log.warning("slack: %s failed: %s", method, code, extra=_api_error(code))
         except (aiohttp.ClientError, TimeoutError) as exc:
-            self.log.warning("slack: %s failed: %s", method, type(exc).__name__)
+            self.log.warning("slack: %s failed: %s", method, type(exc).__name__, extra=_api_error(type(exc).__name__))
         return None
 
     # ------------------------------------------------------------------ App Home

@@ -54,6 +54,12 @@ from bot.core.ports import Sender, Translator, UserKey
 
 _log = logging.getLogger(__name__)
 
+
+def _api_error(code: str) -> dict[str, object]:
+    """Log-record fields that count a Bot API error in the metrics."""
+    return {"fields": {"event": "api_error", "platform": "telegram", "code": code}}
+
+
 T = TypeVar("T")
 
 #: Where Telegram posts updates in webhook mode.
@@ -418,7 +424,7 @@ class Outbox:
                 retries += 1
                 if wait > limit or retries > self.max_retries:
                     raise
-                _log.warning("Telegram flood control: retrying in %.1f s", wait)
+                _log.warning("Telegram flood control: retrying in %.1f s", wait, extra=_api_error("429"))
                 await asyncio.sleep(wait)
 
     async def deliver(
@@ -819,7 +825,7 @@ class TelegramPlatform:
                 if target is not None and "not modified" in exc.message.lower():
                     continue  # the same button pressed twice: the message already shows this
                 if target is None:
-                    _log.error("Telegram: sending a %s reply failed: %s", reply.kind, exc)
+                    _log.error("Telegram: sending a %s reply failed: %s", reply.kind, exc, extra=_api_error("400"))
                     continue
                 # The message can no longer be edited (too old, deleted): send the reply instead.
                 await self._try_send(chat_id, reply, reply_to, thread)
@@ -827,13 +833,15 @@ class TelegramPlatform:
                 _log.info("Telegram: chat %s does not accept messages: %s", chat_id, exc)
                 return
             except TelegramError as exc:
-                _log.error("Telegram: delivering a %s reply failed: %s", reply.kind, exc)
+                _log.error(
+                    "Telegram: delivering a %s reply failed: %s", reply.kind, exc, extra=_api_error(type(exc).__name__)
+                )
 
     async def _try_send(self, chat_id: int, reply: Reply, reply_to: int | None, thread: int | None) -> None:
         try:
             await self.outbox.deliver(chat_id, reply, reply_to=reply_to, thread=thread)
         except TelegramError as exc:
-            _log.error("Telegram: sending a %s reply failed: %s", reply.kind, exc)
+            _log.error("Telegram: sending a %s reply failed: %s", reply.kind, exc, extra=_api_error(type(exc).__name__))
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         update_id = update.update_id if isinstance(update, Update) else None

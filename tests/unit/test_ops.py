@@ -170,3 +170,23 @@ def test_message_text_is_logged_only_when_asked() -> None:
         logging.getLogger().handlers.clear()
     [event] = [json.loads(x) for x in stream.getvalue().splitlines() if '"event": "message"' in x]
     assert event["text"] == "comment recruter des écoles ?"
+
+
+def test_platform_api_errors_logged_by_adapters_are_counted() -> None:
+    from bot.ops import ApiErrorCounter, Metrics
+
+    metrics = Metrics()
+    logger = logging.getLogger("bot.adapters.test")
+    counter = ApiErrorCounter(metrics)
+    logger.addHandler(counter)
+    try:
+        fields = {"event": "api_error", "platform": "slack", "code": "ratelimited"}
+        logger.warning("slack: chat.postMessage failed", extra={"fields": fields})
+        logger.warning("slack: chat.postMessage failed", extra={"fields": fields})
+        logger.warning("something else")
+    finally:
+        logger.removeHandler(counter)
+    value = metrics.registry.get_sample_value(
+        "hoc_platform_api_errors_total", {"platform": "slack", "code": "ratelimited"}
+    )
+    assert value == 2.0
