@@ -316,8 +316,10 @@ def _worker(env: dict[str, str], stderr: TextIO) -> int:
     import asyncio
 
     from bot.app import build_bot, build_platforms
+    from bot.logs import setup_logging
     from bot.store.engine import open_store
 
+    setup_logging(env)
     settings = _settings(env)
     store = open_store(settings.database_url)
     bot = build_bot(settings, store=store)

@@ -1051,7 +1051,12 @@ class SlackPlatform:
             return False
         handler = self.bot.handler
         now = handler.clock.now()
-        seen = await asyncio.to_thread(handler.store.seen_event, self.name, str(event_id), now, EVENT_TTL)
+        try:
+            seen = await asyncio.to_thread(handler.store.seen_event, self.name, str(event_id), now, EVENT_TTL)
+        except Exception:
+            # The database is unreachable: answer anyway (the handler apologises) rather than go silent.
+            self.log.exception("slack: could not check event %s for a retry", event_id)
+            return False
         if seen:
             self.log.info("slack: event %s already handled (retry %s)", event_id, body.get("retry_attempt", "?"))
         return seen

@@ -7,6 +7,7 @@ import datetime as dt
 import hmac
 import json
 import logging
+import random
 import re
 import time
 import warnings
@@ -32,8 +33,10 @@ from telegram.error import (
     ChatMigrated,
     Forbidden,
     InvalidToken,
+    NetworkError,
     RetryAfter,
     TelegramError,
+    TimedOut,
 )
 from telegram.ext import (
     Application,
@@ -53,6 +56,10 @@ from bot.core.messages import IncomingMessage, Reply
 from bot.core.ports import Sender, Translator, UserKey
 
 _log = logging.getLogger(__name__)
+
+
+#: Extra tries of a call after a network error or a 5xx (not after a time-out).
+NETWORK_RETRIES = 2
 
 
 def _api_error(code: str) -> dict[str, object]:
@@ -414,6 +421,7 @@ class Outbox:
         """
         limit = self.max_wait if max_wait is None else max_wait
         retries = 0
+        failures = 0
         while True:
             if limited:
                 await self.limiter.acquire()
@@ -426,6 +434,15 @@ class Outbox:
                     raise
                 _log.warning("Telegram flood control: retrying in %.1f s", wait, extra=_api_error("429"))
                 await asyncio.sleep(wait)
+            except NetworkError as exc:
+                # A refused or reset connection, or a 5xx: the message was not taken, so try again. A
+                # time-out is not retried here (Telegram may have delivered the message already), nor a
+                # 400 (BadRequest is a NetworkError in PTB): sending it again would fail again.
+                failures += 1
+                if isinstance(exc, TimedOut | BadRequest) or failures > NETWORK_RETRIES:
+                    raise
+                _log.warning("Telegram: %s; retrying", exc, extra=_api_error(type(exc).__name__))
+                await asyncio.sleep(0.5 * 2 ** (failures - 1) * (1 + random.random() / 2))
 
     async def deliver(
         self,
@@ -768,9 +785,14 @@ class TelegramPlatform:
     # ------------------------------------------------------------------ updates
     async def _seen(self, update: Update) -> bool:
         handler = self.bot.handler
-        return await asyncio.to_thread(
-            handler.store.seen_event, "telegram", str(update.update_id), handler.clock.now(), DEDUP_TTL
-        )
+        try:
+            return await asyncio.to_thread(
+                handler.store.seen_event, "telegram", str(update.update_id), handler.clock.now(), DEDUP_TTL
+            )
+        except Exception:
+            # The database is unreachable: answer anyway (the handler apologises) rather than go silent.
+            _log.exception("Telegram: could not check update %s for a repeat", update.update_id)
+            return False
 
     async def _on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         me = context.bot

@@ -6,6 +6,9 @@ import asyncio
 import io
 import itertools
 import json
+import math
+import socket
+import struct
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,6 +21,8 @@ from slack_sdk.signature import SignatureVerifier
 
 #: Methods answered without a bot token.
 _NO_BOT_TOKEN = {"oauth.v2.access", "apps.connections.open"}
+#: Methods that post a message in a channel: those Slack rate-limits per channel.
+_POSTING = {"chat.postMessage", "chat.postEphemeral"}
 
 
 @dataclass
@@ -45,12 +50,35 @@ class Call:
 
 @dataclass
 class Failure:
-    """An answer to give instead of the normal one."""
+    """An answer to give instead of the normal one (``reset``: no answer, the connection is cut)."""
 
     status: int = 200
     error: str = "internal_error"
     retry_after: float | None = None
     delay: float = 0.0
+    reset: bool = False
+
+
+@dataclass
+class TokenBucket:
+    """``burst`` messages at once, refilled at ``rate`` per second (monotonic time)."""
+
+    rate: float
+    burst: float
+    tokens: float = -1.0
+    updated: float = 0.0
+
+    def take(self, now: float) -> float:
+        """0.0 when a message may go now (and count it), else the seconds until one may."""
+        if self.tokens < 0:
+            self.tokens, self.updated = self.burst, now
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        # A little slack for float rounding: exactly on time is on time.
+        if self.tokens >= 1.0 - 1e-9:
+            self.tokens -= 1.0
+            return 0.0
+        return (1.0 - self.tokens) / self.rate
 
 
 @dataclass
@@ -70,6 +98,8 @@ class FakeSlackApi:
 
     ``fail("chat.postMessage", status=429, retry_after=2)`` makes the next call of that method
     answer 429 with ``Retry-After: 2``; ``fail(..., error="channel_not_found")`` an ``ok: false``.
+    ``limit_channel_rate(1.0)`` enforces Slack's posting limit of about one message per second
+    per channel (off unless called).
     """
 
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -84,6 +114,10 @@ class FakeSlackApi:
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
     _socket_ready: asyncio.Event | None = None
+    _gates: dict[str, asyncio.Event] = field(default_factory=dict)
+    _arrived: list[str] = field(default_factory=list)
+    _channel_limit: tuple[float, float] | None = None
+    _buckets: dict[str, TokenBucket] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ life cycle
     async def start(self) -> FakeSlackApi:
@@ -101,6 +135,8 @@ class FakeSlackApi:
         return self
 
     async def stop(self) -> None:
+        for gate in self._gates.values():
+            gate.set()
         for ws in list(self._sockets):
             await ws.close()
         if self._runner is not None:
@@ -137,12 +173,36 @@ class FakeSlackApi:
         retry_after: float | None = None,
         delay: float = 0.0,
         times: int = 1,
+        reset: bool = False,
     ) -> None:
-        """Answer the next ``times`` calls of ``method`` with an error (after ``delay`` seconds)."""
+        """Answer the next ``times`` calls of ``method`` with an error (after ``delay`` seconds).
+
+        With ``reset``, the connection is cut instead (a TCP reset), with no answer at all.
+        """
         if status == 429 and error == "internal_error":
             error = "ratelimited"
-        failure = Failure(status, error, retry_after, delay)
+        failure = Failure(status, error, retry_after, delay, reset)
         self._failures.setdefault(method, []).extend(failure for _ in range(times))
+
+    def hold(self, method: str) -> asyncio.Event:
+        """Keep every call of ``method`` waiting, before it is answered, until the returned event is set."""
+        gate = self._gates[method] = asyncio.Event()
+        return gate
+
+    async def wait_arrived(self, method: str, count: int = 1, within: float = 10.0) -> None:
+        """Wait until ``count`` calls of ``method`` have arrived (answered or not yet)."""
+        assert self._changed is not None
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: self._arrived.count(method) >= count), within)
+
+    def limit_channel_rate(self, per_second: float = 1.0, *, burst: float = 1.0) -> None:
+        """Answer posts beyond ``per_second`` per channel with 429 ``ratelimited`` and a Retry-After.
+
+        Each channel has a token bucket of ``burst`` messages refilled at ``per_second``; the
+        Retry-After is the wait until the next token, in whole seconds (at least 1), as Slack sends it.
+        """
+        self._channel_limit = (per_second, burst)
+        self._buckets.clear()
 
     # ------------------------------------------------------------------ inspection
     def calls_to(self, method: str, *, ok: bool | None = None) -> list[Call]:
@@ -182,14 +242,23 @@ class FakeSlackApi:
             token = auth[len("Bearer ") :]
         token = params.pop("token", None) or token
         call = Call(method, params, token, time.monotonic())
+        assert self._changed is not None
+        async with self._changed:
+            self._arrived.append(method)
+            self._changed.notify_all()
+        gate = self._gates.get(method)
+        if gate is not None:
+            await gate.wait()
         failures = self._failures.get(method)
         if failures:
             failure = failures.pop(0)
             if failure.delay:
                 await asyncio.sleep(failure.delay)
-            call.status = failure.status
+            call.status = 0 if failure.reset else failure.status
             call.ok = False
             await self._record(call)
+            if failure.reset:
+                return _reset(request)
             headers = {"Retry-After": f"{failure.retry_after:g}"} if failure.retry_after is not None else {}
             return web.json_response({"ok": False, "error": failure.error}, status=failure.status, headers=headers)
         workspace = self.workspaces.get(token or "")
@@ -197,6 +266,16 @@ class FakeSlackApi:
             call.ok = False
             await self._record(call)
             return web.json_response({"ok": False, "error": "invalid_auth"})
+        if self._channel_limit is not None and method in _POSTING:
+            rate, burst = self._channel_limit
+            bucket = self._buckets.setdefault(str(params.get("channel")), TokenBucket(rate, burst))
+            wait = bucket.take(call.at)
+            if wait > 0:
+                call.status = 429
+                call.ok = False
+                await self._record(call)
+                headers = {"Retry-After": str(max(1, math.ceil(wait)))}
+                return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers=headers)
         body = self._answer(method, params, workspace)
         call.ok = bool(body.get("ok"))
         await self._record(call)
@@ -281,6 +360,18 @@ class FakeSlackApi:
         await self._sockets[-1].send_json(
             {"envelope_id": envelope_id, "type": kind, "payload": payload, "accepts_response_payload": False}
         )
+
+
+def _reset(request: web.Request) -> web.Response:
+    """Cut the connection with a TCP reset (SO_LINGER 0), as a crashed proxy or server would."""
+    transport = request.transport
+    assert transport is not None
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
+    # Nothing reaches the client any more; aiohttp drops this response on the closed transport.
+    return web.Response(status=500)
 
 
 def _as_json(value: Any) -> dict[str, Any]:

@@ -3,7 +3,9 @@
 It answers ``/bot<token>/<method>`` for getMe, sendMessage, editMessageText, answerCallbackQuery,
 setMyCommands, setWebhook, deleteWebhook and getUpdates (queued updates, honouring ``offset``),
 and can be told to fail the next calls of a method with 429 (``retry_after``), 403 (blocked),
-400 (chat not found) or 500.
+400 (chat not found) or 500, or to enforce flood control (``limit_rate``: about 30 messages/s).
+Faults of the network: an error answered late (``fail(..., delay=)``, a client timeout) and a
+cut connection (``reset``); ``hold``/``hold_method`` keep sends waiting while a test acts.
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import math
+import socket
+import struct
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,6 +40,8 @@ _JSON_PARAMS = {
     "scope",
 }
 _INT_PARAMS = {"chat_id", "message_id", "offset", "timeout", "limit", "message_thread_id"}
+#: Methods that send or change a message: those flood control counts.
+_MESSAGING = {"sendMessage", "editMessageText"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +84,30 @@ class _Failure:
     description: str
     retry_after: int | None = None
     migrate_to: int | None = None
+    delay: float = 0.0
+    cut: bool = False
+
+
+@dataclass(slots=True)
+class _Bucket:
+    """``burst`` messages at once, refilled at ``rate`` per second (monotonic time)."""
+
+    rate: float
+    burst: float
+    tokens: float = -1.0
+    updated: float = 0.0
+
+    def take(self, now: float) -> float:
+        """0.0 when a message may go now (and count it), else the seconds until one may."""
+        if self.tokens < 0:
+            self.tokens, self.updated = self.burst, now
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        # A little slack for float rounding: exactly on time is on time.
+        if self.tokens >= 1.0 - 1e-9:
+            self.tokens -= 1.0
+            return 0.0
+        return (1.0 - self.tokens) / self.rate
 
 
 @dataclass(slots=True)
@@ -113,8 +144,11 @@ class FakeTelegramAPI:
         self.state = _State()
         self._changed = asyncio.Condition()
         self._gates: dict[int, asyncio.Event] = {}
+        self._method_gates: dict[str, asyncio.Event] = {}
+        self._arrived: list[str] = []
         self._closing = False
         self._runner: web.AppRunner | None = None
+        self._flood: _Bucket | None = None
         self.port = 0
 
     # ------------------------------------------------------------------ lifecycle
@@ -133,6 +167,8 @@ class FakeTelegramAPI:
 
     async def stop(self) -> None:
         self._closing = True
+        for gate in self._method_gates.values():
+            gate.set()
         async with self._changed:
             self._changed.notify_all()
         if self._runner is not None:
@@ -169,11 +205,13 @@ class FakeTelegramAPI:
         retry_after: int | None = None,
         description: str | None = None,
         migrate_to: int | None = None,
+        delay: float = 0.0,
     ) -> None:
-        """Answer the next ``times`` calls of ``method`` with an error.
+        """Answer the next ``times`` calls of ``method`` with an error, after ``delay`` seconds.
 
         429 carries ``parameters.retry_after``; 403 is "bot was blocked by the user"; 400 defaults to
-        "chat not found"; 500 is an internal server error.
+        "chat not found"; 500 is an internal server error. A ``delay`` longer than the client's
+        timeout makes a timeout in which nothing was sent.
         """
         default = {
             429: f"Too Many Requests: retry after {retry_after}",
@@ -181,8 +219,35 @@ class FakeTelegramAPI:
             400: "Bad Request: chat not found",
             500: "Internal Server Error",
         }.get(status, "Error")
-        failure = _Failure(status, description or default, retry_after, migrate_to)
+        failure = _Failure(status, description or default, retry_after, migrate_to, delay)
         self.state.failures.setdefault(method, []).extend([failure] * times)
+
+    def reset(self, method: str, *, times: int = 1) -> None:
+        """Cut the connection of the next ``times`` calls of ``method`` (a TCP reset), answering nothing."""
+        failure = _Failure(0, "connection reset", cut=True)
+        self.state.failures.setdefault(method, []).extend([failure] * times)
+
+    def hold_method(self, method: str) -> asyncio.Event:
+        """Keep every call of ``method`` waiting, before anything else, until the returned event is set."""
+        gate = self._method_gates[method] = asyncio.Event()
+        return gate
+
+    async def wait_arrived(self, method: str, count: int = 1, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Wait until ``count`` calls of ``method`` have arrived, answered or not."""
+
+        async def arrived() -> None:
+            async with self._changed:
+                await self._changed.wait_for(lambda: self._arrived.count(method) >= count)
+
+        await asyncio.wait_for(arrived(), timeout)
+
+    def limit_rate(self, per_second: float = 30.0, *, burst: float = 1.0) -> None:
+        """Enforce flood control: sends and edits beyond ``per_second`` overall answer 429.
+
+        A token bucket of ``burst`` messages refilled at ``per_second``; the 429 carries
+        ``retry_after``, the wait until the next token in whole seconds (at least 1), as Telegram does.
+        """
+        self._flood = _Bucket(per_second, burst)
 
     def hold(self, chat_id: int) -> asyncio.Event:
         """Keep every send or edit to ``chat_id`` waiting until the returned event is set."""
@@ -220,16 +285,32 @@ class FakeTelegramAPI:
         if request.match_info["token"] != self.token:
             return _error(401, "Unauthorized")
         params = await _params(request)
+        async with self._changed:
+            self._arrived.append(method)
+            self._changed.notify_all()
+        method_gate = self._method_gates.get(method)
+        if method_gate is not None:
+            await method_gate.wait()
         failures = self.state.failures.get(method)
         if failures:
             failure = failures.pop(0)
+            if failure.delay:
+                await asyncio.sleep(failure.delay)
             await self._record(method, params, failure.status)
+            if failure.cut:
+                return _cut(request)
             extra: dict[str, Any] = {}
             if failure.retry_after is not None:
                 extra["retry_after"] = failure.retry_after
             if failure.migrate_to is not None:
                 extra["migrate_to_chat_id"] = failure.migrate_to
             return _error(failure.status, failure.description, extra)
+        if self._flood is not None and method in _MESSAGING:
+            wait = self._flood.take(time.monotonic())
+            if wait > 0:
+                retry = max(1, math.ceil(wait))
+                await self._record(method, params, 429)
+                return _error(429, f"Too Many Requests: retry after {retry}", {"retry_after": retry})
         if method == "getUpdates":
             result: Any = await self._get_updates(params)
             await self._record(method, params, 200, result)
@@ -341,6 +422,18 @@ async def _params(request: web.Request) -> dict[str, Any]:
         else:
             params[key] = raw
     return params
+
+
+def _cut(request: web.Request) -> web.Response:
+    """Reset the connection (SO_LINGER 0): the client gets no answer at all."""
+    transport = request.transport
+    assert transport is not None
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
+    # Written to a closed transport: nothing reaches the client.
+    return web.Response(status=500)
 
 
 def _ok(result: Any) -> web.Response:

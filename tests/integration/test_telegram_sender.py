@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.adapters.telegram import RateLimiter, TelegramConfig, TelegramPlatform, TelegramSender
+from bot.adapters.telegram import NETWORK_RETRIES, RateLimiter, TelegramConfig, TelegramPlatform, TelegramSender
 from bot.app import Bot, build_bot
 from bot.config import Settings
 from bot.core.errors import PermanentSendError, TransientSendError
@@ -105,9 +105,20 @@ async def test_errors_are_classified(
     description: str | None,
     error: type[Exception],
 ) -> None:
-    api.fail("sendMessage", status, description=description)
+    # Network errors and 5xx are retried NETWORK_RETRIES times inside the outbox before they surface.
+    times = NETWORK_RETRIES + 1 if status >= 500 else 1
+    api.fail("sendMessage", status, description=description, times=times)
     with pytest.raises(error):
         await platform.sender.send(CAMILLE, "424242", NOTE)
+
+
+async def test_one_server_error_is_retried_and_the_reminder_sent_once(
+    api: FakeTelegramAPI, platform: TelegramPlatform
+) -> None:
+    api.fail("sendMessage", 502, description="Bad Gateway")
+    await platform.sender.send(CAMILLE, "424242", NOTE)
+    statuses = [c.status for c in api.calls if c.method == "sendMessage"]
+    assert statuses == [502, 200]
 
 
 async def test_flood_control_is_waited_out_then_the_reminder_is_sent(
