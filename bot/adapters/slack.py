@@ -632,6 +632,8 @@ class SlackPlatform:
         self._tasks: set[asyncio.Task[None]] = set()
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
         self._socket: Any = None
+        self._session: aiohttp.ClientSession | None = None
+        self._sender_session: aiohttp.ClientSession | None = None
         self._verifier = SignatureVerifier(config.signing_secret) if config.signing_secret else None
         if config.oauth:
             # from_env checked that all three are set.
@@ -707,7 +709,16 @@ class SlackPlatform:
         return routes
 
     async def start(self) -> None:
-        """Connect to Slack in Socket Mode; nothing to do in HTTP mode."""
+        """Share one HTTP connection pool among the Web API clients; connect in Socket Mode."""
+        if self._session is None:
+            # Without sessions of their own, every Web API call would open and close a connection. A
+            # client on a running session takes its time-out from the session, hence one each.
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.client.timeout))
+            self._sender_session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.slack_sender.client.timeout)
+            )
+            self.client.session = self._session
+            self.slack_sender.client.session = self._sender_session
         if self.config.socket_mode and self._socket is None:
             self._socket = self.socket_handler()
             await self._socket.connect_async()
@@ -725,6 +736,14 @@ class SlackPlatform:
             socket, self._socket = self._socket, None
             await socket.close_async()
         await self.drain()
+        if self._session is not None:
+            sessions = (self._session, self._sender_session)
+            self._session = self._sender_session = None
+            self.client.session = None
+            self.slack_sender.client.session = None
+            for session in sessions:
+                if session is not None:
+                    await session.close()
 
     async def drain(self, within: float = 30.0) -> None:
         """Wait until the work started by past requests is done (or ``within`` seconds passed)."""

@@ -29,7 +29,6 @@ ACTION_PREFIX = "hoc:"
 
 Block = dict[str, Any]
 
-_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 # Bidi embeddings, overrides and isolates could visually reorder the markup around them.
 _BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _SAFE_SCHEMES = ("http", "https", "mailto")
@@ -50,7 +49,7 @@ class SlackMessage:
 def escape(text: str) -> str:
     """``text`` for mrkdwn: ``& < >`` become entities, bidi controls are dropped."""
     text = _BIDI_CONTROLS.sub("", text)
-    return "".join(_ESCAPES.get(c, c) for c in text)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def plain(text: str) -> str:
