@@ -117,7 +117,7 @@ class SlackServed:
 
 @asynccontextmanager
 async def slack_served(
-    api: FakeSlackApi, store: Store, kb: KnowledgeBase, clock: FakeClock, *, timeout: int | None = None, **env: str
+    api: FakeSlackApi, store: Store, kb: KnowledgeBase, clock: FakeClock, *, api_timeout: int | None = None, **env: str
 ) -> AsyncIterator[SlackServed]:
     settings = Settings.from_env(
         {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": api.api_url, **env}
@@ -125,8 +125,8 @@ async def slack_served(
     bot = build_bot(settings, store=store, clock=clock, kb=kb)
     [platform] = build_platforms(settings, bot)
     assert isinstance(platform, SlackPlatform)
-    if timeout is not None:
-        platform.client.timeout = timeout  # before start: the client's HTTP session takes it from there
+    if api_timeout is not None:
+        platform.client.timeout = api_timeout  # before start: the client's HTTP session takes it from there
     runner, url = await serve(create_app([platform]))
     slack = SlackDelivery(url, SECRET)
     try:
@@ -199,7 +199,7 @@ async def test_slack_reply_is_dropped_and_logged_past_the_retry_budget(
 ) -> None:
     caplog.set_level(logging.WARNING)
     store = MemoryStore()
-    async with slack_served(slack_api, store, kb, clock, timeout=1 if fault == "timeout" else None) as served:
+    async with slack_served(slack_api, store, kb, clock, api_timeout=1 if fault == "timeout" else None) as served:
         if fault == "500 twice":
             slack_api.fail("chat.postMessage", status=500, times=2)
         elif fault == "reset twice":
