@@ -26,7 +26,8 @@ STOPWORDS: Mapping[str, frozenset[str]] = {
             alors donc mais car ni quand faire fait fais font veux veut voulons veulent voudrais voudrions
             aimerais besoin chose choses genre truc trucs bonjour salut oui non ok sais savoir sait exactement
             comme très trop déjà encore juste vraiment ici là via chez sans entre vers depuis pendant gros
-            kézako kesako dire dis dites"""
+            kézako kesako dire dis dites
+            quelques sert servir"""
         )
     ),
     "en": frozenset(
@@ -37,7 +38,8 @@ STOPWORDS: Mapping[str, frozenset[str]] = {
             shall may might must any some there here please pls thanks thank hi hello hey need want get got
             like just so if then than too very also not no yes ok okay one thing things way s re ll ve don
             doesn isn can't all ever somewhere something anything tell give know let lets really exactly much
-            many"""
+            many
+            actually basically happens happen"""
         )
     ),
     "es": frozenset(
@@ -48,19 +50,21 @@ STOPWORDS: Mapping[str, frozenset[str]] = {
             hacemos hace favor gracias hola eso esa ese esos esas estos estas le les me te nos os tu tus yo
             usted ustedes tengo tiene tienen tenemos debo debemos quiero queremos quisiera necesito
             necesitamos ser son soy somos estar están muy también ya si sí no pero sobre algo algún alguna
-            ahí aquí va vamos sirve exactamente"""
+            ahí aquí va vamos sirve exactamente
+            realmente pasa sucede"""
         )
     ),
     "de": frozenset(
         _words(
             """der die das den dem des ein eine einen einem einer eines und oder aber in im an am auf aus bei
-            beim mit nach von vom zu zum zur für ist sind war bin bist seid sein haben habe hat habt hast
+            beim mit von vom zu zum zur für ist sind war bin bist seid sein haben habe hat habt hast
             wird werden wurde wie was wo woher wohin worum wofür womit wer wann warum ich wir sie es ihr
             ihre ihren ihrem unser unsere unseren unserem unserer unseres mein meine dein deine euer eure
             man mich mir dich dir uns euch kann kannst könnt können soll sollen sollte muss müssen möchte
             möchten will wollen du welche welcher welches genau gibt gib geht gehen dies diese dieser diesem
             diesen dieses dass ob wenn auch noch schon nur mal denn doch so sehr nicht kein keine über ins
-            vor etwas bitte danke hallo"""
+            vor etwas bitte danke hallo
+            eigentlich überhaupt passiert dient damit dafür dazu kommt kommen"""
         )
     ),
     "it": frozenset(
@@ -71,7 +75,8 @@ STOPWORDS: Mapping[str, frozenset[str]] = {
             può possono puoi potete si ci mi ti vi ne me te noi voi loro lui lei io tu sono sei siamo siete
             essere ho hai ha abbiamo avete hanno avere fa fare faccio facciamo devo dobbiamo voglio vogliamo
             vorrei vorremmo qual quale quali questo questa questi queste quello quella dell nell all sull dall
-            un' anche già molto ecco esattamente grazie ciao"""
+            un' anche già molto ecco esattamente grazie ciao
+            davvero serve servono succede perché"""
         )
     ),
     "pt": frozenset(
@@ -81,7 +86,8 @@ STOPWORDS: Mapping[str, frozenset[str]] = {
             nossa nossos nossas seu sua seus suas posso podemos pode podem se eu tu você vocês nós ele ela
             eles elas me te lhe este esta esse essa isso isto aquele aquilo ao aos à às ser são sou somos
             estar está estamos tem têm temos ter há faz fazer fazemos faço devo devemos quero queremos
-            preciso precisamos gente muito já também exatamente sobre obrigado obrigada ola olá"""
+            preciso precisamos gente muito já também exatamente sobre obrigado obrigada ola olá
+            realmente serve acontece"""
         )
     ),
     "nl": frozenset(
@@ -90,7 +96,8 @@ STOPWORDS: Mapping[str, frozenset[str]] = {
             ik we wij jij je u onze ons mijn uw jullie hun mij me ze zij hij dat die dit deze er ben bent
             heb hebt heeft hebben wordt worden word kan kun kunt kunnen moet moeten mag mogen wil willen wilt
             zou zouden doen doet gaat gaan ga welke welk waarom precies ook al nog niet geen wel even eens
-            om te tot als dan door tijdens graag dank hallo"""
+            om te tot als dan door tijdens graag dank hallo
+            eigenlijk gebeurt dient zodat komt komen"""
         )
     ),
     "tr": frozenset(
@@ -99,7 +106,9 @@ STOPWORDS: Mapping[str, frozenset[str]] = {
             miyiz mıyız misin mısın misiniz musunuz da de ta te ben biz siz sen onlar bana bize size beni
             bizi benim bizim sizin var yok daha en gibi kadar ama fakat çok tam olarak olan olur oluyor
             istiyorum istiyoruz lazım gerek gerekiyor acaba şey ki hem her nedir neler nelerdir lütfen
-            teşekkürler merhaba"""
+            teşekkürler merhaba
+            aslında
+            yapmak yapabilir yapabiliriz yapılır yapıyoruz yapmalıyız yapmalıyım yapalım yaparız"""
         )
     ),
     "ko": frozenset(
@@ -108,7 +117,8 @@ STOPWORDS: Mapping[str, frozenset[str]] = {
             거 건가요 건지 그 이 저 우리 저희 제 제가 나 내 여러분 있 있나요 있어요 있는 있을 있습니다 없 없나요
             주세요 알려 알려주세요 알려줘 알려줘요 싶 싶어요 싶은데 싶습니다 하나요 해요 합니다 하는 하면 하려면
             해야 할 해 하기 하고 했어요 해서 되 되나요 돼요 하죠 위한 대한 관한 통해 및 또는 그리고 더 잘 다
-            각 또 정확히 간단히 혹시 그냥 같은 때 감사합니다 안녕하세요"""
+            각 또 정확히 간단히 혹시 그냥 같은 때 감사합니다 안녕하세요
+            전 방법 방식 대해 알고 궁금 궁금해요 뭐라고 뭐라 쓰 써 함께 같이"""
         )
     ),
     "ar": frozenset(
@@ -116,7 +126,9 @@ STOPWORDS: Mapping[str, frozenset[str]] = {
             """من إلى على في عن مع هل ما ماذا كيف أين متى لماذا لمن هذا هذه ذلك تلك هو هي هم أنا نحن أنت
             أنتم لي لنا لكم لهم به بها و أو ثم قد لقد كان يكون هناك كل بعض أي التي الذي الذين أن إن لا نعم
             يمكن يمكنني يمكننا أريد نريد يجب أرجو لو إذا عند عندما لديكم لدي لدينا يوجد بالضبط فقط أيضا
-            الى شكرا مرحبا"""
+            الى شكرا مرحبا
+            يحدث
+            أخبرني أخبرنا جميع"""
         )
     ),
 }

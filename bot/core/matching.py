@@ -13,7 +13,16 @@ from rapidfuzz import fuzz, process
 
 from bot.core.knowledge import Entry, KnowledgeBase
 from bot.core.lexicon import STOPWORDS, all_stopwords
-from bot.core.text import normalize, tokens
+from bot.core.text import (
+    MAX_INPUT_CHARS,
+    light_stem,
+    normalize,
+    proclitic_stems,
+    script_of,
+    token_parts,
+    tokens,
+    variants,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,18 +72,30 @@ _PREFIX_MIN = 5
 # Shortest known word taken as the stem or a part of a longer unknown word, and how close that counts.
 _AFFIX_MIN = 4
 _AFFIX_SIM = 0.8
+_HEAD_MIN = 5
+# How close another form of the same word counts (see text.variants).
+_VARIANT_SIM = 0.85
 _CANDIDATES = 6
+# A letter or script found in this many languages or fewer counts towards detecting them.
+_DISTINCT_LANGS = 3
 
 
 class Matcher:
     """Scores a question against every entry of a knowledge base, in every language at once.
 
-    A question is split into tokens (stop words out, CJK text as bigrams). Each token is resolved
-    to words of the knowledge base: exactly, by a shared stem-like prefix, or by rapidfuzz when
-    misspelt. An entry's *coverage* is the share of the question's token weight (inverse document
-    frequency; unknown words weigh the most) that the entry explains; the few best entries are then
-    compared with rapidfuzz to their sample questions. Unknown words drag the score down, which is
-    what keeps off-topic questions from being answered.
+    A question is split into tokens (stop words out, CJK and Korean text as bigrams that share
+    their word's weight, see :func:`~bot.core.text.token_parts`). Each token is resolved to words
+    of the knowledge base: exactly, as another form of the same word (an Arabic proclitic or verb
+    person), by a shared stem-like prefix, as a stem with an ending or a part of a compound, by a
+    light stem (Turkish suffixes), or by rapidfuzz when misspelt. An entry's *coverage* is the share
+    of the question's token weight (inverse document frequency; unknown words weigh the most) that
+    the entry explains; the few best entries are then compared with rapidfuzz to their sample
+    questions. Unknown words drag the score down, which is what keeps off-topic questions from being
+    answered.
+
+    The question's language is voted for by its stop words, the words it shares with each
+    language's content (not counting words a translation borrowed from its fallback language) and
+    the letters or script only a few languages use (ñ, ş, Hangul, Arabic...).
     """
 
     def __init__(self, kb: KnowledgeBase, config: MatchConfig | None = None) -> None:
@@ -85,6 +106,7 @@ class Matcher:
         postings: dict[str, dict[int, float]] = defaultdict(dict)
         langs_of: dict[str, set[str]] = defaultdict(set)
         self._samples: list[tuple[int, frozenset[str]]] = []
+        letters: dict[str, set[str]] = defaultdict(set)
         for idx, entry in enumerate(self._entries):
             samples: list[frozenset[str]] = []
             for lang, content in sorted(entry.content.items()):
@@ -95,21 +117,48 @@ class Matcher:
                     "answer": (content.answer,),
                     "labels": [link.label for link in content.links],
                 }
+                borrowed = self._fallback_tokens(entry, lang)
                 for name, texts in fields.items():
                     weight = _FIELD_WEIGHTS[name]
+                    curated = name in ("questions", "keywords")
                     for text in texts:
                         for tok in tokens(normalize(text), self._stop):
                             if postings[tok].get(idx, 0.0) < weight:
                                 postings[tok][idx] = weight
-                            langs_of[tok].add(lang)
+                            # Words the guide left in the fallback language say nothing of this one.
+                            if curated or tok not in borrowed:
+                                langs_of[tok].add(lang)
+                        if curated or not content.fallback:
+                            for ch in set(text.casefold()):
+                                if ch.isalpha() and not ch.isascii():
+                                    letters[ch].add(lang)
                 for text in (*content.questions, *content.keywords, content.title):
                     toks = frozenset(tokens(normalize(text), self._stop))
                     if toks:
                         samples.append(toks)
             for sample in sorted(set(samples), key=sorted):
                 self._samples.append((idx, sample))
+        # An Arabic word written with a one-letter proclitic (لساعه, بساعه) is the same word as the
+        # plain one the knowledge base also has (ساعه): index them as one.
+        alias: dict[str, str] = {}
+        for tok in sorted(postings):
+            stem = next((s for s in proclitic_stems(tok) if s in postings and s not in alias), None)
+            if stem is not None:
+                alias[tok] = stem
+        for tok, stem in alias.items():
+            for idx, weight in postings.pop(tok).items():
+                postings[stem][idx] = max(weight, postings[stem].get(idx, 0.0))
+            langs_of[stem] |= langs_of.pop(tok, set())
+        if alias:
+            self._samples = [(idx, frozenset(alias.get(t, t) for t in sample)) for idx, sample in self._samples]
         self._postings = dict(postings)
         self._langs_of = {tok: frozenset(v) for tok, v in langs_of.items()}
+        # Letters and scripts that tell languages apart: ñ, ã, ş, ı, Hangul, Arabic, kana...
+        scripts: dict[str, set[str]] = defaultdict(set)
+        for ch, langs in letters.items():
+            scripts[script_of(ch)] |= langs
+        self._letter_langs = {ch: frozenset(v) for ch, v in letters.items() if len(v) <= _DISTINCT_LANGS}
+        self._script_langs = {sc: frozenset(v) for sc, v in scripts.items() if len(v) <= _DISTINCT_LANGS}
         total = max(len(self._entries), 1)
         self._idf = {tok: math.log(1.0 + total / len(p)) for tok, p in self._postings.items()}
         self._unknown_weight = math.log(1.0 + total)
@@ -122,6 +171,10 @@ class Matcher:
                 by_stem[tok[:_PREFIX_MIN]].append(tok)
             by_shape[(tok[0], len(tok))].append(tok)
         self._by_stem = {k: sorted(v) for k, v in by_stem.items()}
+        by_light_stem: dict[str, list[str]] = defaultdict(list)
+        for tok in self._postings:
+            by_light_stem[light_stem(tok)].append(tok)
+        self._by_light_stem = {k: sorted(v) for k, v in by_light_stem.items()}
         self._by_shape = {k: sorted(v) for k, v in by_shape.items()}
         self._resolved: dict[str, tuple[tuple[str, float], ...]] = {}
         joined: dict[int, list[str]] = defaultdict(list)
@@ -141,18 +194,28 @@ class Matcher:
         found: list[tuple[str, float]] = []
         if tok in self._postings:
             found.append((tok, 1.0))
-        elif len(tok) > _AFFIX_MIN and not tok.isdigit():
-            for word in self._by_stem.get(tok[:_PREFIX_MIN], ()) if len(tok) >= _PREFIX_MIN else ():
+        else:
+            stem = next((s for s in proclitic_stems(tok) if s in self._postings), None)
+            if stem is not None:
+                found.append((stem, 1.0))
+            else:
+                found.extend((alt, _VARIANT_SIM) for alt in variants(tok) if alt in self._postings)
+        if not found and len(tok) >= _PREFIX_MIN and not tok.isdigit():
+            for word in self._by_stem.get(tok[:_PREFIX_MIN], ()):
                 if _shared_prefix(tok, word) >= max(_PREFIX_MIN, min(len(tok), len(word)) - 2):
                     found.append((word, 0.85))
             if not found:
-                found.extend(self._affixes(tok))
-            pool = [
-                word
-                for length in range(len(tok) - 3, len(tok) + 4)
-                for word in self._by_shape.get((tok[0], length), ())
-            ]
-            if not found and pool:
+                found.extend(self._prefix_word(tok))
+            # A compound is about its last part (Schul|homepage) whatever its first part matched.
+            found.extend(head for head in self._head_word(tok) if head[0] not in dict(found))
+            if not found:
+                found.extend((word, _AFFIX_SIM) for word in self._by_light_stem.get(light_stem(tok), ()))
+            if not found:
+                pool = [
+                    word
+                    for length in range(len(tok) - 3, len(tok) + 4)
+                    for word in self._by_shape.get((tok[0], length), ())
+                ]
                 best = process.extractOne(tok, pool, scorer=fuzz.ratio, score_cutoff=self.config.fuzzy_cutoff)
                 if best is not None:
                     found.append((best[0], 0.8 * best[1] / 100.0))
@@ -162,27 +225,38 @@ class Matcher:
         self._resolved[tok] = result
         return result
 
-    def _affixes(self, tok: str) -> list[tuple[str, float]]:
-        """Known words that ``tok`` starts or ends with: a stem with a suffix (Turkish ``okulumuz`` ->
-        ``okul``, ``plans`` -> ``plan``), a compound (``bezirkshomepage`` -> ``homepage``) or a word
-        with a clitic glued in front (Arabic ``لساعه`` -> ``ساعه``)."""
-        found: list[tuple[str, float]] = []
+    def _prefix_word(self, tok: str) -> list[tuple[str, float]]:
+        """The longest known word ``tok`` starts with: a stem and its ending (Turkish ``okulumuz`` ->
+        ``okul``, ``plans`` -> ``plan``) or the first part of a compound."""
         for end in range(len(tok) - 1, _AFFIX_MIN - 1, -1):
             if tok[:end] in self._postings:
-                found.append((tok[:end], _AFFIX_SIM))
-                break
-        for start in range(1, len(tok) - _AFFIX_MIN + 1):
+                return [(tok[:end], _AFFIX_SIM)]
+        return []
+
+    def _head_word(self, tok: str) -> list[tuple[str, float]]:
+        """The longest known word ``tok`` ends with: the head of a compound (``bezirkshomepage`` ->
+        ``homepage``, ``aanmeldformulier`` -> ``formulier``)."""
+        # The first part has a few letters at least ("katmak" is not "k" + "atmak") and the head is
+        # a word of its own ("reminders" is not "remin" + Turkish "ders").
+        for start in range(_AFFIX_MIN - 1, len(tok) - _HEAD_MIN + 1):
             if tok[start:] in self._postings:
-                if not found or found[0][0] != tok[start:]:
-                    found.append((tok[start:], _AFFIX_SIM))
-                break
-        return found
+                return [(tok[start:], _AFFIX_SIM)]
+        return []
+
+    def _fallback_tokens(self, entry: Entry, lang: str) -> frozenset[str]:
+        """Tokens of the guide text of ``entry`` in the language ``lang``'s content fell back to."""
+        content = entry.content[lang]
+        source = entry.content.get(content.fallback) if content.fallback else None
+        if source is None or content.fallback == lang:
+            return frozenset()
+        texts = (source.title, source.answer, *(link.label for link in source.links))
+        return frozenset(tok for text in texts for tok in tokens(normalize(text), self._stop))
 
     def detect_language(self, text: str) -> str | None:
-        """The language whose words and stop words the text uses most, if any stand out."""
-        return self._detect(normalize(text).split())
+        """The language whose words, stop words and letters the text uses most, if one stands out."""
+        return self._detect(text, normalize(text).split())
 
-    def _detect(self, words: Sequence[str]) -> str | None:
+    def _detect(self, raw: str, words: Sequence[str]) -> str | None:
         votes: dict[str, float] = defaultdict(float)
         for word in words:
             for lang, stop in STOPWORDS.items():
@@ -190,7 +264,22 @@ class Matcher:
                     votes[lang] += 1.0
             for tok in tokens(word):
                 langs = self._langs_of.get(tok)
-                if langs and len(langs) < 6:
+                if langs is not None:
+                    if len(langs) < 6:
+                        for lang in langs:
+                            votes[lang] += 1.0 / len(langs)
+                    continue
+                # An inflected word votes for the languages of the words it stands for; a looser
+                # likeness (a compound part, a typo) says little of the language.
+                for known, sim in self._resolve(tok):
+                    langs = self._langs_of.get(known)
+                    if langs and len(langs) < 6 and sim >= _VARIANT_SIM:
+                        for lang in langs:
+                            votes[lang] += sim / len(langs)
+        for ch in set(raw[: MAX_INPUT_CHARS * 2].casefold()):
+            if ch.isalpha() and not ch.isascii():
+                langs = self._letter_langs.get(ch) or self._script_langs.get(script_of(ch))
+                if langs:
                     for lang in langs:
                         votes[lang] += 1.0 / len(langs)
         if not votes:
@@ -202,22 +291,24 @@ class Matcher:
 
     def scores(self, text: str) -> list[tuple[str, float]]:
         """Every candidate entry with its score, best first."""
-        folded = normalize(text)
-        return self._score(folded, tokens(folded, self._stop))
+        return self._score(token_parts(normalize(text), self._stop))
 
-    def _score(self, folded: str, toks: list[str]) -> list[tuple[str, float]]:
-        if not toks:
+    def _score(self, parts: list[tuple[str, float]]) -> list[tuple[str, float]]:
+        if not parts:
             return []
+        share_of: dict[str, float] = {}
+        for tok, part in parts:
+            share_of[tok] = max(part, share_of.get(tok, 0.0))
         total_weight = 0.0
         # Knowledge-base word -> (its similarity to a query word, that query word's weight).
         matched: dict[str, tuple[float, float]] = {}
         known: list[tuple[float, tuple[tuple[str, float], ...], int]] = []
-        for tok in dict.fromkeys(toks):
+        for tok, part in share_of.items():
             resolved = self._resolve(tok)
             if not resolved:
-                total_weight += self._unknown_weight
+                total_weight += self._unknown_weight * part
                 continue
-            weight = max(self._idf[word] for word, _ in resolved)
+            weight = part * max(self._idf[word] for word, _ in resolved)
             total_weight += weight
             for word, sim in resolved:
                 if sim > matched.get(word, (0.0, 0.0))[0]:
@@ -242,7 +333,7 @@ class Matcher:
             coverage[idx] = total
         ranked = heapq.nlargest(_CANDIDATES, coverage.items(), key=itemgetter(1))
         agreement = self._agreement(matched, total_weight, {idx for idx, _ in ranked})
-        query = " ".join(toks)
+        query = " ".join(share_of)
         weight_cov = self.config.coverage_weight
         out: list[tuple[str, float]] = []
         for idx, cov in ranked:
@@ -307,10 +398,8 @@ class Matcher:
     def match(self, text: str) -> Match:
         """Decide how to answer ``text``."""
         folded = normalize(text)
-        words = folded.split()
-        toks = tokens(folded, self._stop)
-        lang = self._detect(words)
-        ranked = self._score(folded, toks)
+        lang = self._detect(text, folded.split())
+        ranked = self._score(token_parts(folded, self._stop))
         cfg = self.config
         if not ranked:
             return Match("fallback", None, 0.0, (), lang)
