@@ -24,7 +24,7 @@ import aiohttp
 
 REPO = Path(__file__).resolve().parent.parent
 
-SLACK_TOKEN = "xoxb-1111-2222-bench"
+SLACK_TOKEN = "xoxb-test_bench"
 SLACK_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 SLACK_TEAM = "T0001"
 SLACK_BOT_USER = "UBOT1"

@@ -24,7 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
-TOKEN = "123456789:AAF-fake_token_for_the_tests_0123456789"
+TOKEN = "123456789:fake_token_for_tests_01234"
 BOT_ID = 123456789
 BOT_USERNAME = "hoc_district_bot"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "telegram"

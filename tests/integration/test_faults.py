@@ -43,7 +43,7 @@ from tests.auxil.harness import FakeClock
 from tests.integration.test_slack import dm, text_of
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-TOKEN = "xoxb-1111-2222-single"
+TOKEN = "xoxb-test_single"
 TEAM = "T0001"
 USER = "U0001"  # French (fr-FR) in the fake
 DM = "DU0001"

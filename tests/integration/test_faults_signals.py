@@ -26,7 +26,7 @@ from tests.integration.test_slack import dm, text_of
 
 STARTUP_S = 30.0
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-TOKEN = "xoxb-1111-2222-single"
+TOKEN = "xoxb-test_single"
 TEAM = "T0001"
 USER = "U0001"
 #: Time for a delivered SIGTERM to reach the worker's loop before its in-flight send is answered.

@@ -25,7 +25,7 @@ from tests.auxil.harness import FakeClock
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "slack"
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-TOKEN = "xoxb-1111-2222-single"
+TOKEN = "xoxb-test_single"
 TEAM = "T0001"
 USER = "U0001"
 DM = "DU0001"  # the fake's conversations.open answers "D" + user id

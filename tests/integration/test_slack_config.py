@@ -52,8 +52,8 @@ def platform_for(env: dict[str, str], kb: KnowledgeBase, store: MemoryStore | No
     [
         ({}, "SLACK_BOT_TOKEN"),
         ({"SLACK_BOT_TOKEN": TOKEN}, "SLACK_SIGNING_SECRET"),
-        ({"SLACK_BOT_TOKEN": "xoxp-user-token-not-a-bot", "SLACK_SIGNING_SECRET": SECRET}, "SLACK_BOT_TOKEN"),
-        ({"SLACK_BOT_TOKEN": TOKEN, "SLACK_APP_TOKEN": "xoxb-wrong-kind"}, "SLACK_APP_TOKEN"),
+        ({"SLACK_BOT_TOKEN": "xoxp-test_user_token", "SLACK_SIGNING_SECRET": SECRET}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_BOT_TOKEN": TOKEN, "SLACK_APP_TOKEN": "xoxb-test_wrong_kind"}, "SLACK_APP_TOKEN"),
         ({"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, **OAUTH}, "SLACK_BOT_TOKEN"),
         ({**OAUTH, "SLACK_SIGNING_SECRET": SECRET, "SLACK_STATE_SECRET": ""}, "SLACK_STATE_SECRET"),
         ({**OAUTH, "SLACK_SIGNING_SECRET": SECRET, "SLACK_STATE_SECRET": "short"}, "SLACK_STATE_SECRET"),

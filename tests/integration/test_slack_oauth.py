@@ -29,7 +29,7 @@ from tests.integration.test_slack import SECRET, dm, fixture, text_of
 pytestmark = pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning")
 
 STATE_SECRET = "s" * 40
-DISTRICTS = {"T0001": ("xoxb-district-one", "UBOT1", "U0001"), "T0002": ("xoxb-district-two", "UBOT2", "U0002")}
+DISTRICTS = {"T0001": ("xoxb-test_district_one", "UBOT1", "U0001"), "T0002": ("xoxb-test_district_two", "UBOT2", "U0002")}
 
 
 @dataclass
@@ -116,7 +116,7 @@ async def test_two_workspaces_are_each_answered_with_their_own_token(oauth: OAut
 
     posts = oauth.fake.calls_to("chat.postMessage", ok=True)
     by_channel = {(c.params["channel"], c.token) for c in posts}
-    assert by_channel == {("DU0001", "xoxb-district-one"), ("DU0002", "xoxb-district-two")}
+    assert by_channel == {("DU0001", "xoxb-test_district_one"), ("DU0002", "xoxb-test_district_two")}
     assert all(c.token for c in oauth.fake.calls if c.method in ("users.info", "auth.test"))
     assert "⬜ 1." in text_of(posts[-1])
 
@@ -159,7 +159,7 @@ async def test_uninstall_removes_the_tokens_and_pauses_reminders(oauth: OAuthSta
     await oauth.platform.drain(within=15)
 
     assert await oauth.platform.token_for("T0001") is None
-    assert await oauth.platform.token_for("T0002") == "xoxb-district-two"
+    assert await oauth.platform.token_for("T0002") == "xoxb-test_district_two"
     paused, kept = oauth.store.get_user(one), oauth.store.get_user(two)
     assert paused is not None
     assert not paused.reminders_enabled
@@ -170,7 +170,7 @@ async def test_uninstall_removes_the_tokens_and_pauses_reminders(oauth: OAuthSta
         await oauth.platform.sender.send(one, "DU0001", reply)
     await oauth.platform.sender.send(two, "DU0002", reply)
     [sent] = oauth.fake.calls_to("chat.postMessage", ok=True)
-    assert (sent.params["channel"], sent.token) == ("DU0002", "xoxb-district-two")
+    assert (sent.params["channel"], sent.token) == ("DU0002", "xoxb-test_district_two")
 
 
 async def test_bot_token_revoked_is_an_uninstall(oauth: OAuthStack) -> None:

@@ -20,7 +20,7 @@ from tests.auxil.fake_slack_api import FakeSlackApi
 from tests.auxil.harness import FakeClock
 from tests.integration.test_slack import text_of
 
-TOKEN = "xoxb-1111-2222-single"
+TOKEN = "xoxb-test_single"
 ANN = UserKey("slack", "T0001", "U0001")
 REPLY = Reply("Rappel : étape 2, plan logistique.", buttons=(Button("done:2", "Marquer l’étape 2 comme terminée"),))
 
