@@ -29,7 +29,10 @@ from tests.integration.test_slack import SECRET, dm, fixture, text_of
 pytestmark = pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning")
 
 STATE_SECRET = "s" * 40
-DISTRICTS = {"T0001": ("xoxb-test_district_one", "UBOT1", "U0001"), "T0002": ("xoxb-test_district_two", "UBOT2", "U0002")}
+DISTRICTS = {
+    "T0001": ("xoxb-test_district_one", "UBOT1", "U0001"),
+    "T0002": ("xoxb-test_district_two", "UBOT2", "U0002"),
+}
 
 
 @dataclass
