@@ -19,6 +19,8 @@ import aiohttp
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
+from tests.auxil.token_bucket import TokenBucket
+
 #: Methods answered without a bot token.
 _NO_BOT_TOKEN = {"oauth.v2.access", "apps.connections.open"}
 #: Methods that post a message in a channel: those Slack rate-limits per channel.
@@ -57,28 +59,6 @@ class Failure:
     retry_after: float | None = None
     delay: float = 0.0
     reset: bool = False
-
-
-@dataclass
-class TokenBucket:
-    """``burst`` messages at once, refilled at ``rate`` per second (monotonic time)."""
-
-    rate: float
-    burst: float
-    tokens: float = -1.0
-    updated: float = 0.0
-
-    def take(self, now: float) -> float:
-        """0.0 when a message may go now (and count it), else the seconds until one may."""
-        if self.tokens < 0:
-            self.tokens, self.updated = self.burst, now
-        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        # A little slack for float rounding: exactly on time is on time.
-        if self.tokens >= 1.0 - 1e-9:
-            self.tokens -= 1.0
-            return 0.0
-        return (1.0 - self.tokens) / self.rate
 
 
 @dataclass

@@ -24,6 +24,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.auxil.token_bucket import TokenBucket
+
 TOKEN = "123456789:fake_token_for_tests_01234"
 BOT_ID = 123456789
 BOT_USERNAME = "hoc_district_bot"
@@ -89,28 +91,6 @@ class _Failure:
 
 
 @dataclass(slots=True)
-class _Bucket:
-    """``burst`` messages at once, refilled at ``rate`` per second (monotonic time)."""
-
-    rate: float
-    burst: float
-    tokens: float = -1.0
-    updated: float = 0.0
-
-    def take(self, now: float) -> float:
-        """0.0 when a message may go now (and count it), else the seconds until one may."""
-        if self.tokens < 0:
-            self.tokens, self.updated = self.burst, now
-        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        # A little slack for float rounding: exactly on time is on time.
-        if self.tokens >= 1.0 - 1e-9:
-            self.tokens -= 1.0
-            return 0.0
-        return (1.0 - self.tokens) / self.rate
-
-
-@dataclass(slots=True)
 class _State:
     calls: list[Call] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
@@ -148,7 +128,7 @@ class FakeTelegramAPI:
         self._arrived: list[str] = []
         self._closing = False
         self._runner: web.AppRunner | None = None
-        self._flood: _Bucket | None = None
+        self._flood: TokenBucket | None = None
         self.port = 0
 
     # ------------------------------------------------------------------ lifecycle
@@ -247,7 +227,7 @@ class FakeTelegramAPI:
         A token bucket of ``burst`` messages refilled at ``per_second``; the 429 carries
         ``retry_after``, the wait until the next token in whole seconds (at least 1), as Telegram does.
         """
-        self._flood = _Bucket(per_second, burst)
+        self._flood = TokenBucket(per_second, burst)
 
     def hold(self, chat_id: int) -> asyncio.Event:
         """Keep every send or edit to ``chat_id`` waiting until the returned event is set."""
