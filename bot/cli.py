@@ -256,13 +256,11 @@ def _chat(args: argparse.Namespace, env: dict[str, str], stdin: TextIO, stdout: 
 
 
 def _stats(env: dict[str, str], stdout: TextIO) -> int:
-    from bot.app import build_bot
     from bot.ops import format_stats
     from bot.store.engine import open_store
 
-    settings = _settings(env)
-    store = open_store(settings.database_url)
-    stdout.write(format_stats(build_bot(settings, store=store)) + "\n")
+    store = open_store(_settings(env).database_url)
+    stdout.write(format_stats(store) + "\n")
     store.close()
     return 0
 

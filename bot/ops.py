@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING
 
 from bot.core.handler import Turn, fit_label
 from bot.core.messages import IncomingMessage, Reply
+from bot.core.ports import Store
 from bot.core.text import normalize
 
 if TYPE_CHECKING:
     from bot.app import Bot
 
 _log = logging.getLogger("bot.events")
-_DECISIONS = {"answer": "answer", "clarify": "clarify", "fallback": "fallback"}
+_DECISIONS = frozenset({"answer", "clarify", "fallback"})
 
 
 def user_hash(platform: str, user: str) -> str:
@@ -124,7 +125,7 @@ class Admin:
         """Figures for administrators."""
         if not self._allowed(turn):
             return self._refuse(turn, "stats")
-        return [Reply(format_stats(self.bot, turn), lang=turn.lang, kind="stats")]
+        return [Reply(format_stats(self.bot.handler.store), lang=turn.lang, kind="stats")]
 
     def reload(self, turn: Turn, args: str) -> list[Reply]:
         """Reload the knowledge base; an invalid one is refused and the current one kept."""
@@ -148,9 +149,9 @@ class Admin:
         ]
 
 
-def format_stats(bot: Bot, turn: Turn | None = None) -> str:
+def format_stats(store: Store) -> str:
     """Users per platform, steps completed, questions by decision, the 20 most frequent unanswered."""
-    figures = bot.handler.store.stats(20)
+    figures = store.stats(20)
     lines = ["users: " + (", ".join(f"{p} {n}" for p, n in sorted(figures.users_by_platform.items())) or "0")]
     lines.append("steps done: " + ", ".join(f"{s}: {figures.steps_done.get(s, 0)}" for s in range(1, 6)))
     lines.append(
