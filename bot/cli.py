@@ -373,7 +373,7 @@ def _run(args: argparse.Namespace, env: dict[str, str], stdout: TextIO, stderr: 
     from bot.app import build_bot, build_platforms
     from bot.logs import setup_logging
     from bot.store.engine import open_store
-    from bot.web import create_app
+    from bot.web import ProblemAccessLogger, create_app
 
     setup_logging(env)
     settings = _settings(env)
@@ -418,11 +418,21 @@ def _run(args: argparse.Namespace, env: dict[str, str], stdout: TextIO, stderr: 
 
     async def serve() -> None:
         stop = _stop_on_signals()
+        import gc
         import signal
+
+        # What was built so far lives as long as the process: keep the collector from going
+        # through it again and again (its full passes would pause the server for longer).
+        gc.collect()
+        gc.freeze()
 
         # SIGHUP (`hoc-bot kb reload`): load the knowledge base again, keep the current one if invalid.
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, bot.reload)
-        runner = web.AppRunner(create_app(platforms, ready=ready, metrics=metrics), handle_signals=False)
+        runner = web.AppRunner(
+            create_app(platforms, ready=ready, metrics=metrics),
+            handle_signals=False,
+            access_log_class=ProblemAccessLogger,
+        )
         await runner.setup()
         site = web.TCPSite(runner, host=args.host, port=port)
         await site.start()

@@ -2,15 +2,182 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
+import asyncio
+import collections
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any, Protocol
 
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 
 from bot.core.ports import Sender
 
 #: Largest request body accepted from a platform (Slack and Telegram send far less).
 MAX_BODY = 1024 * 1024
+
+
+#: Paths that are not a platform's: they neither count as requests in flight nor wait for them.
+OWN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+#: Longest time the work of an acknowledged request waits for the requests after it to be acknowledged.
+ACK_FIRST_MAX_DELAY = 1.0
+#: Seconds without a platform request in flight after which waiting work starts.
+ACK_FIRST_QUIET = 0.005
+
+
+class AckFirst:
+    """Acknowledgements first: the work of an acknowledged request waits while others are in flight.
+
+    Slack wants its acknowledgement within 3 seconds and Telegram expects a webhook to answer at
+    once; a reply may come a moment later. During a burst of requests, answering the first ones
+    would slow down acknowledging the next ones, since both share this process. So the work an
+    acknowledged request started waits (:meth:`turn`) until no platform request has been in flight
+    for ``quiet`` seconds, or until ``max_delay`` seconds after its request arrived, whichever comes
+    first: a burst is acknowledged at the pace of acknowledging alone, and under a sustained load
+    replies are late by ``max_delay`` at most, then share the process with acknowledging again.
+    Each platform bounds how many of its tasks wait at once.
+    """
+
+    def __init__(
+        self,
+        max_delay: float = ACK_FIRST_MAX_DELAY,
+        quiet: float = ACK_FIRST_QUIET,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.max_delay = max_delay
+        self.quiet = quiet
+        self.clock = clock
+        self.in_flight = 0
+        self._open: asyncio.Event | None = None
+        self._opening: asyncio.TimerHandle | None = None
+
+    def _event(self) -> asyncio.Event:
+        if self._open is None:
+            self._open = asyncio.Event()
+            if not self.in_flight:
+                self._open.set()
+        return self._open
+
+    def started(self) -> None:
+        """A platform request arrived."""
+        self.in_flight += 1
+        self._event().clear()
+        if self._opening is not None:
+            self._opening.cancel()
+            self._opening = None
+
+    def finished(self) -> None:
+        """A platform request was answered."""
+        self.in_flight = max(0, self.in_flight - 1)
+        if not self.in_flight and self._opening is None:
+            self._opening = asyncio.get_running_loop().call_later(self.quiet, self._reopen)
+
+    def _reopen(self) -> None:
+        self._opening = None
+        if not self.in_flight:
+            self._event().set()
+
+    async def turn(self, since: float) -> None:
+        """Return once no request was in flight for ``quiet`` seconds, or ``max_delay`` after ``since``
+        (a ``clock`` time, when the request arrived)."""
+        event = self._event()
+        if event.is_set():
+            return
+        left = since + self.max_delay - self.clock()
+        if left <= 0:
+            return
+        try:
+            async with asyncio.timeout(left):
+                await event.wait()
+        except TimeoutError:
+            pass
+
+
+class Backlog:
+    """Work started by acknowledged requests, done in arrival order by at most ``workers`` tasks.
+
+    Each piece of work waits for its turn at the gate (see :class:`AckFirst`) first. Holding a
+    piece of work costs a coroutine and a place in a queue; the tasks are made only as needed.
+
+    Args:
+        gate: Returns the gate to wait at (the platform's, which :func:`create_app` may replace).
+        workers: Pieces of work done at once.
+        failed: Told about work that raised.
+    """
+
+    def __init__(self, gate: Callable[[], AckFirst], workers: int, failed: Callable[[BaseException], None]) -> None:
+        self.gate = gate
+        self.workers = workers
+        self.failed = failed
+        self._items: collections.deque[tuple[float, Coroutine[Any, Any, None]]] = collections.deque()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._doing = 0
+
+    def __len__(self) -> int:
+        """Pieces of work waiting or being done."""
+        return len(self._items) + self._doing
+
+    def submit(self, work: Coroutine[Any, Any, None]) -> None:
+        """Queue ``work``; a worker is started if fewer than ``workers`` are running."""
+        self._items.append((self.gate().clock(), work))
+        if len(self._tasks) < self.workers:
+            task = asyncio.get_running_loop().create_task(self._work())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _work(self) -> None:
+        try:
+            while self._items:
+                since, work = self._items.popleft()
+                self._doing += 1
+                try:
+                    try:
+                        await self.gate().turn(since)
+                    except BaseException:
+                        work.close()
+                        raise
+                    await work
+                except Exception as exc:
+                    self.failed(exc)
+                finally:
+                    self._doing -= 1
+        finally:
+            # At once, not in a done callback: work submitted from now on needs a worker of its own.
+            self._tasks.discard(asyncio.current_task())
+
+    async def join(self, within: float) -> int:
+        """Wait until all work is done or ``within`` seconds passed; the pieces of work left."""
+        deadline = time.monotonic() + within
+        while self._tasks:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            await asyncio.wait(set(self._tasks), timeout=left)
+        return len(self)
+
+
+class ProblemAccessLogger(AbstractAccessLogger):
+    """Logs the requests that failed (status 400 and up) or were slow; every handled message has its own line."""
+
+    #: Seconds after which a successful request is logged too.
+    SLOW = 1.0
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        if response.status < 400 and time < self.SLOW:
+            return
+        self.logger.info(
+            "%s %s %d in %.0f ms",
+            request.method,
+            request.path,
+            response.status,
+            time * 1000,
+            extra={"http_status": response.status},
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return self.logger.isEnabledFor(logging.INFO)
 
 
 class Platform(Protocol):
@@ -19,10 +186,12 @@ class Platform(Protocol):
     Attributes:
         name: ``slack`` or ``telegram`` (the ``platform`` of its users' IncomingMessages).
         sender: Delivers reminders to its users.
+        gate: Its work waits for it after a request is acknowledged (set by :func:`create_app`).
     """
 
     name: str
     sender: Sender
+    gate: AckFirst
 
     def routes(self) -> Sequence[web.RouteDef]:
         """HTTP routes to add to the shared server (none in Socket Mode or long polling)."""
@@ -42,9 +211,28 @@ def create_app(
     *,
     ready: Callable[[], Awaitable[bool]] | None = None,
     metrics: Callable[[], Awaitable[bytes]] | None = None,
+    gate: AckFirst | None = None,
 ) -> web.Application:
-    """The aiohttp application with every platform's routes, health endpoints and ``/metrics``."""
-    app = web.Application(client_max_size=MAX_BODY)
+    """The aiohttp application with every platform's routes, health endpoints and ``/metrics``.
+
+    The platforms share ``gate`` (a new one by default): their requests count as in flight until
+    answered, and the work they start waits for them (see :class:`AckFirst`).
+    """
+    gate = gate or AckFirst()
+
+    @web.middleware
+    async def in_flight(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        if request.path in OWN_PATHS:
+            return await handler(request)
+        gate.started()
+        try:
+            return await handler(request)
+        finally:
+            gate.finished()
+
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[in_flight])
 
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
@@ -63,6 +251,7 @@ def create_app(
     if metrics is not None:
         app.router.add_get("/metrics", metrics_page)
     for platform in platforms:
+        platform.gate = gate
         app.router.add_routes(platform.routes())
 
     async def lifecycle(app: web.Application) -> object:

@@ -57,6 +57,7 @@ from bot.adapters.slack_render import (
 from bot.core.errors import ConfigError, PermanentSendError, TransientSendError
 from bot.core.messages import IncomingMessage, Reply
 from bot.core.ports import Sender, Translations, UserKey
+from bot.web import AckFirst, Backlog
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -80,6 +81,8 @@ BOT_SCOPES = ("app_mentions:read", "chat:write", "commands", "im:history", "im:w
 COMMAND = "/hoc"
 #: How long a delivered event id is remembered (Slack retries for a few minutes).
 EVENT_TTL = dt.timedelta(hours=1)
+#: Events, commands and button presses worked on at once (the others wait, in arrival order).
+MAX_CONCURRENT_TURNS = 64
 #: Slack errors after which sending to that user again is pointless.
 PERMANENT_ERRORS = frozenset(
     {
@@ -615,7 +618,8 @@ class SlackPlatform:
 
     Listeners acknowledge at once and leave the work to a task of this platform, so Slack's
     3-second deadline holds whatever the handler or the Web API take, and :meth:`stop` can wait
-    for the replies in flight.
+    for the replies in flight. The work starts once the requests in flight are acknowledged
+    (``gate``, see :class:`bot.web.AckFirst`).
     """
 
     name = "slack"
@@ -629,7 +633,8 @@ class SlackPlatform:
         self.installations: ThreadedInstallationStore | None = None
         self.dms: DmCache = TtlCache(10_000, 24 * 3600)
         self.profiles: TtlCache[tuple[str, str], tuple[str | None, str | None]] = TtlCache(10_000, 6 * 3600)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.gate = AckFirst()
+        self.backlog = Backlog(lambda: self.gate, MAX_CONCURRENT_TURNS, self._failed)
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
         self._socket: Any = None
         self._session: aiohttp.ClientSession | None = None
@@ -673,6 +678,8 @@ class SlackPlatform:
                 authorize=authorize,  # type: ignore[arg-type]  # bolt takes AsyncAuthorize instances too
                 installation_store_bot_only=True,
                 process_before_response=True,
+                # _events checks the signature before anything is parsed; Socket Mode has none.
+                request_verification_enabled=False,
                 logger=sdk_log,
             )
         else:
@@ -681,6 +688,8 @@ class SlackPlatform:
                 client=self.client,
                 signing_secret=config.signing_secret,
                 process_before_response=True,
+                # _events checks the signature before anything is parsed; Socket Mode has none.
+                request_verification_enabled=False,
                 logger=sdk_log,
             )
         sender_client = make_client(config, max_wait=10.0, retry_server_errors=False, timeout=10, logger=sdk_log)
@@ -747,13 +756,9 @@ class SlackPlatform:
 
     async def drain(self, within: float = 30.0) -> None:
         """Wait until the work started by past requests is done (or ``within`` seconds passed)."""
-        deadline = time.monotonic() + within
-        while self._tasks:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                self.log.warning("slack: %d replies still in flight at shutdown", len(self._tasks))
-                return
-            await asyncio.wait(set(self._tasks), timeout=left)
+        left = await self.backlog.join(within)
+        if left:
+            self.log.warning("slack: %d replies still in flight at shutdown", left)
 
     async def token_for(self, team: str) -> str | None:
         """The bot token for workspace ``team``: the configured one, or the installed one with OAuth."""
@@ -772,7 +777,7 @@ class SlackPlatform:
         except (UnicodeDecodeError, ValueError):
             valid = False
         if not valid:
-            # Checked before parsing so that nothing unsigned reaches a parser; bolt checks again.
+            # Checked before parsing so that nothing unsigned reaches a parser (bolt does not check again).
             return web.Response(status=401, text="invalid request signature")
         try:
             bolt_request = AsyncBoltRequest(
@@ -837,14 +842,10 @@ class SlackPlatform:
         self._spawn(self._action(body, context, respond))
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
+        self.backlog.submit(work)
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            self.log.error("slack: a reply failed", exc_info=task.exception())
+    def _failed(self, exc: BaseException) -> None:
+        self.log.error("slack: a reply failed", exc_info=exc)
 
     # ------------------------------------------------------------------ work
     async def _message(

@@ -11,7 +11,7 @@ import random
 import re
 import time
 import warnings
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
@@ -54,6 +54,7 @@ from bot.core.errors import ConfigError, PermanentSendError, TransientSendError
 from bot.core.handler import Handler
 from bot.core.messages import IncomingMessage, Reply
 from bot.core.ports import Sender, Translator, UserKey
+from bot.web import AckFirst
 
 _log = logging.getLogger(__name__)
 
@@ -595,13 +596,21 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
     a user's quick "done" presses are still applied in the order they were made.
     """
 
-    def __init__(self, max_concurrent_updates: int = 256) -> None:
+    def __init__(self, max_concurrent_updates: int = 256, gate: AckFirst | None = None) -> None:
         super().__init__(max_concurrent_updates)
+        self.gate = gate or AckFirst()
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Wait for the chat's turn (arrival order: the lock is FIFO), then run the update's handlers."""
+        """Wait until the webhook requests in flight are answered (see :class:`bot.web.AckFirst`) and
+        for the chat's turn (arrival order: the lock is FIFO), then run the update's handlers."""
+        try:
+            await self.gate.turn(self.gate.clock())
+        except BaseException:
+            if isinstance(coroutine, Coroutine):
+                coroutine.close()
+            raise
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
             await coroutine
@@ -670,7 +679,8 @@ class TelegramPlatform:
             builder = builder.base_url(f"{config.api_url}/bot").base_file_url(f"{config.api_url}/file/bot")
         if config.webhook:
             builder = builder.updater(None)
-        builder = builder.concurrent_updates(ChatOrderedProcessor(max_concurrent_updates))
+        self._processor = ChatOrderedProcessor(max_concurrent_updates)
+        builder = builder.concurrent_updates(self._processor)
         self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
         self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, self._on_message))
         self.application.add_handler(CallbackQueryHandler(self._on_callback))
@@ -679,6 +689,15 @@ class TelegramPlatform:
         self.outbox = Outbox(self.application.bot, self.ids, limiter or RateLimiter())
         self.sender: Sender = TelegramSender(self.outbox, max_wait=sender_max_wait)
         self._started = False
+
+    @property
+    def gate(self) -> AckFirst:
+        """Updates wait for the webhook requests in flight (see :class:`bot.web.AckFirst`)."""
+        return self._processor.gate
+
+    @gate.setter
+    def gate(self, gate: AckFirst) -> None:
+        self._processor.gate = gate
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], bot: BotParts) -> TelegramPlatform:

@@ -168,7 +168,7 @@ class Handler:
         cut = len(text) > self.settings.max_input
         if cut:
             text = text[: self.settings.max_input]
-        user = self.store.get_user(key)
+        user = stored = self.store.get_user(key)
         first_contact = user is None
         if user is None:
             user = UserState(
@@ -208,13 +208,23 @@ class Handler:
         replies = self._dispatch(turn, text, first_contact)
         if any(r.kind == "forget" for r in replies):
             return replies  # the user asked to be erased: keep nothing, not even this turn
-        self._save(turn, first_contact)
+        self._save(turn, stored)
         if first_contact and self.welcome is not None and not any(r.kind == "help" for r in replies):
             notices.insert(0, self.welcome(turn))
         return notices + replies
 
-    def _save(self, turn: Turn, first_contact: bool) -> None:
-        """Record first contact and what the platform told us; commands saved their own changes."""
+    def _save(self, turn: Turn, stored: UserState | None) -> None:
+        """Record first contact and what the platform told us; commands saved their own changes.
+
+        ``stored`` is the user as read at the start of the turn: when it was welcomed already and
+        the platform tells nothing new, there is nothing to record (nor to read again).
+        """
+        if (
+            stored is not None
+            and stored.welcomed
+            and (stored.locale_hint, stored.chat) == (turn.user.locale_hint, turn.user.chat)
+        ):
+            return
         current = self.store.get_user(turn.key)
         if current is None:
             self.store.save_user(dataclasses.replace(turn.user, welcomed=True))

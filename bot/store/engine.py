@@ -13,7 +13,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, NoSuchModu
 from sqlalchemy.pool import StaticPool
 
 from bot.core.errors import ConfigError, StoreUnavailable
-from bot.store.sql import SqlStore
+from bot.store.sql import READ_ONLY_OPTION, SqlStore
 
 #: SQLite file used when neither ``DATABASE_URL`` nor ``HOC_DB`` is set.
 DEFAULT_SQLITE_PATH = "./hoc-bot.sqlite3"
@@ -95,13 +95,17 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read-only transaction takes no lock at BEGIN: in WAL mode it reads a snapshot while
+        # another connection writes.
+        read_only = conn.get_execution_options().get(READ_ONLY_OPTION, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:
     """An engine configured for the store.
 
-    SQLite: every transaction takes the write lock at ``BEGIN`` (``BEGIN IMMEDIATE``), waits up to
+    SQLite: every transaction but those of connections with the :data:`READ_ONLY_OPTION` takes the
+    write lock at ``BEGIN`` (``BEGIN IMMEDIATE``), waits up to
     :data:`SQLITE_BUSY_TIMEOUT_S` for it, and a file database uses WAL. PostgreSQL: psycopg 3,
     a connect timeout of :data:`CONNECT_TIMEOUT_S` seconds and pre-ping of pooled connections.
 

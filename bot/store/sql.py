@@ -10,7 +10,9 @@ but not yet marked is then sent twice.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Sequence
+import threading
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import (
@@ -35,6 +37,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     and_,
+    bindparam,
     delete,
     func,
     insert,
@@ -44,6 +47,7 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from bot.core.ports import Reminder, StoreStats, UserKey, UserState
@@ -167,6 +171,33 @@ _KEY_COLUMNS = (users.c.platform, users.c.workspace, users.c.platform_user)
 _REMINDER_COLUMNS = (*reminders.c, *_KEY_COLUMNS)
 
 
+# Statements of every message, built once (building one costs more than running it on SQLite).
+_BY_KEY = and_(
+    users.c.platform == bindparam("k_platform"),
+    users.c.workspace == bindparam("k_workspace"),
+    users.c.platform_user == bindparam("k_user"),
+)
+_SELECT_USER = select(users).where(_BY_KEY)
+_SELECT_STEPS = select(steps.c.step, steps.c.done_at).where(steps.c.user_id == bindparam("uid")).order_by(steps.c.step)
+_PURGE_EVENTS = delete(events).where(events.c.expires_at <= bindparam("now"))
+_RENEW_EVENT = (
+    update(events)
+    .where(
+        events.c.platform == bindparam("k_platform"),
+        events.c.event_id == bindparam("k_event"),
+        events.c.expires_at <= bindparam("now"),
+    )
+    .values(seen_at=bindparam("seen_at"), expires_at=bindparam("expires_at"))
+)
+_INSERT_QUESTION = insert(questions)
+#: Time between two purges of expired event ids (by one process).
+EVENT_PURGE_INTERVAL = dt.timedelta(minutes=1)
+
+
+def _key_params(key: UserKey) -> dict[str, str]:
+    return {"k_platform": key.platform, "k_workspace": key.workspace, "k_user": key.user}
+
+
 def _key_filter(key: UserKey) -> Any:
     return and_(
         users.c.platform == key.platform,
@@ -220,11 +251,46 @@ def _error(message: str) -> str:
     return message[:MAX_ERROR_CHARS]
 
 
+#: Execution option of a connection whose transactions only read (on SQLite, a ``BEGIN`` that
+#: takes no lock; see :func:`bot.store.engine.make_engine`).
+READ_ONLY_OPTION = "hoc_read_only"
+
+
 class SqlStore:
-    """The Store on a SQLAlchemy engine made by :func:`bot.store.engine.make_engine`."""
+    """The Store on a SQLAlchemy engine made by :func:`bot.store.engine.make_engine`.
+
+    On SQLite the threads of one process take turns for writing on a lock of their own: waiting
+    there costs nothing, while SQLite's busy handler makes a blocked writer sleep for up to 100 ms
+    at a time. Reads do not wait for writers (WAL).
+    """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._write_lock: threading.Lock | None = threading.Lock() if engine.dialect.name == "sqlite" else None
+        self._next_purge: dt.datetime | None = None
+        # Recording an event id that is there already is no error: no savepoint needed around it.
+        dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(engine.dialect.name)
+        self._insert_event: Any = (
+            dialect.insert(events).on_conflict_do_nothing().returning(events.c.event_id)
+            if dialect is not None
+            else None
+        )
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A transaction that may write (on SQLite, one thread of this process at a time)."""
+        if self._write_lock is None:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        with self._write_lock, self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        """A transaction that only reads."""
+        with self.engine.connect().execution_options(**{READ_ONLY_OPTION: True}) as conn, conn.begin():
+            yield conn
 
     def close(self) -> None:
         """Close the engine's pooled connections."""
@@ -268,13 +334,11 @@ class SqlStore:
 
     def get_user(self, key: UserKey) -> UserState | None:
         """The user's state, or None on first contact."""
-        with self.engine.begin() as conn:
-            row = conn.execute(select(users).where(_key_filter(key))).first()
+        with self._read() as conn:
+            row = conn.execute(_SELECT_USER, _key_params(key)).first()
             if row is None:
                 return None
-            done = conn.execute(
-                select(steps.c.step, steps.c.done_at).where(steps.c.user_id == row.id).order_by(steps.c.step)
-            ).all()
+            done = conn.execute(_SELECT_STEPS, {"uid": row.id}).all()
         return UserState(
             key=key,
             chat=row.chat,
@@ -292,7 +356,7 @@ class SqlStore:
     def save_user(self, state: UserState) -> None:
         """Insert or update the user's state, step dates included."""
         done = [{"step": int(step), "done_at": as_utc(when)} for step, when in state.steps_done.items()]
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             uid = self._upsert_user(conn, state.key, _user_values(state), overwrite=True)
             conn.execute(delete(steps).where(steps.c.user_id == uid))
             if done:
@@ -300,7 +364,7 @@ class SqlStore:
 
     def delete_user(self, key: UserKey) -> None:
         """Erase every row about the user: steps, reminders and the user row."""
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             uid = self._user_id(conn, key)
             if uid is None:
                 return
@@ -310,13 +374,13 @@ class SqlStore:
 
     def set_reminders_enabled(self, key: UserKey, enabled: bool) -> None:
         """Pause or resume the user's reminders; nothing happens for an unknown user."""
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(update(users).where(_key_filter(key)).values(reminders_enabled=enabled))
 
     # -------------------------------------------------------------- reminders
     def replace_auto_reminders(self, key: UserKey, chat: str, due: Sequence[tuple[int, dt.datetime]]) -> None:
         """Replace the user's pending ``auto`` reminders by ``due`` (step, UTC time) in one transaction."""
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             uid = self._upsert_user(conn, key, {"chat": chat}, overwrite=False)
             conn.execute(
                 delete(reminders).where(
@@ -343,7 +407,7 @@ class SqlStore:
     def add_reminder(self, key: UserKey, chat: str, step: int | None, due_at: dt.datetime) -> Reminder:
         """Add a ``manual`` reminder."""
         when = as_utc(due_at)
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             uid = self._upsert_user(conn, key, {"chat": chat}, overwrite=False)
             rid = _new_id(
                 conn.execute(
@@ -375,14 +439,14 @@ class SqlStore:
             query = query.where(reminders.c.status == status)
         if due_before is not None:
             query = query.where(reminders.c.due_at <= as_utc(due_before))
-        with self.engine.begin() as conn:
+        with self._read() as conn:
             rows = conn.execute(query.order_by(reminders.c.due_at, reminders.c.id)).all()
         return [_reminder(row) for row in rows]
 
     def cancel_reminder(self, key: UserKey, reminder_id: int) -> bool:
         """Cancel one of the user's pending reminders; False when there is no such reminder."""
         owner = select(users.c.id).where(_key_filter(key)).scalar_subquery()
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             result = conn.execute(
                 update(reminders)
                 .where(
@@ -401,7 +465,7 @@ class SqlStore:
             .select_from(reminders.join(users, users.c.id == reminders.c.user_id))
             .where(_key_filter(key), reminders.c.status == "pending")
         )
-        with self.engine.begin() as conn:
+        with self._read() as conn:
             return int(conn.scalar(query) or 0)
 
     def claim_due(
@@ -438,7 +502,7 @@ class SqlStore:
             # ignores the clause; its transaction already holds the database's write lock.
             .with_for_update(skip_locked=True, of=reminders)
         )
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             ids = list(conn.scalars(candidates))
             if not ids:
                 return []
@@ -457,7 +521,7 @@ class SqlStore:
 
     def mark_sent(self, reminder_id: int, now: dt.datetime) -> None:
         """Record a delivery."""
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(
                 update(reminders)
                 .where(reminders.c.id == reminder_id)
@@ -467,7 +531,7 @@ class SqlStore:
     def mark_failed(self, reminder_id: int, error: str, *, status: str = "failed") -> None:
         """Record a permanent failure (or ``dropped`` for one too late to send)."""
         check_failed_status(status)
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(
                 update(reminders)
                 .where(reminders.c.id == reminder_id, reminders.c.status == "pending")
@@ -476,7 +540,7 @@ class SqlStore:
 
     def release(self, reminder_id: int, retry_at: dt.datetime, error: str) -> None:
         """Give a claimed reminder back; it is not claimable again before ``retry_at``."""
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(
                 update(reminders)
                 .where(reminders.c.id == reminder_id)
@@ -487,28 +551,41 @@ class SqlStore:
     def seen_event(self, platform: str, event_id: str, now: dt.datetime, ttl: dt.timedelta) -> bool:
         """Record an event id; True if it was already recorded and not expired.
 
-        Expired ids are purged on the way, so the table stays as small as the time to live allows.
+        Expired ids are purged on the way (once a minute at most), so the table stays about as small
+        as the time to live allows; an expired id not purged yet counts as new.
         """
         now = as_utc(now)
-        with self.engine.begin() as conn:
-            conn.execute(delete(events).where(events.c.expires_at <= now))
-            try:
-                with conn.begin_nested():
-                    conn.execute(
-                        insert(events).values(platform=platform, event_id=event_id, seen_at=now, expires_at=now + ttl)
-                    )
-            except IntegrityError:
-                return True
-        return False
+        row = {"platform": platform, "event_id": event_id, "seen_at": now, "expires_at": now + ttl}
+        with self._write() as conn:
+            if self._next_purge is None or not self._next_purge - EVENT_PURGE_INTERVAL <= now < self._next_purge:
+                conn.execute(_PURGE_EVENTS, {"now": now})
+                self._next_purge = now + EVENT_PURGE_INTERVAL
+            if self._record_event(conn, row):
+                return False
+            renewed = conn.execute(
+                _RENEW_EVENT,
+                {"k_platform": platform, "k_event": event_id, "now": now, "seen_at": now, "expires_at": now + ttl},
+            ).rowcount
+        return not renewed
+
+    def _record_event(self, conn: Connection, row: dict[str, Any]) -> bool:
+        """Insert an event id; False when it is there already."""
+        if self._insert_event is not None:
+            return conn.execute(self._insert_event, row).first() is not None
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(events), row)
+        except IntegrityError:
+            return False
+        return True
 
     # ------------------------------------------------------------------ statistics
     def log_question(self, platform: str, decision: str, topic: str | None, text: str | None, at: dt.datetime) -> None:
         """Record a question's outcome (no user id)."""
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(
-                insert(questions).values(
-                    platform=platform, decision=decision, topic=topic, text=text, asked_at=as_utc(at)
-                )
+                _INSERT_QUESTION,
+                {"platform": platform, "decision": decision, "topic": topic, "text": text, "asked_at": as_utc(at)},
             )
 
     def stats(self, top: int = 20) -> StoreStats:

@@ -319,3 +319,18 @@ async def test_app_uninstalled_pauses_the_workspace_reminders(stack: Stack) -> N
     assert not paused.reminders_enabled
     assert kept is not None
     assert kept.reminders_enabled
+
+
+async def test_replies_wait_while_other_requests_are_in_flight(stack: Stack) -> None:
+    gate = stack.platform.gate
+    gate.max_delay = 30.0
+    gate.started()  # another platform request, not answered yet
+    try:
+        status, _ = await stack.slack.event(dm("bonjour", "EvGate1"))
+        assert status == 200
+        assert await stack.platform.backlog.join(0.3) == 1
+        assert stack.posts() == []  # acknowledged, not answered yet
+    finally:
+        gate.finished()
+    await stack.settle()
+    assert [c.params["channel"] for c in stack.posts()] == [DM, DM]  # welcome, then the answer

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -329,6 +330,42 @@ def test_expired_events_are_purged(sql_store: SqlStore) -> None:
     sql_store.seen_event("slack", "new", at(11), ttl)
     with sql_store.engine.connect() as conn:
         assert list(conn.scalars(select(events.c.event_id))) == ["new"]
+
+
+def test_an_expired_event_id_not_purged_yet_counts_as_new(sql_store: SqlStore) -> None:
+    ttl = dt.timedelta(seconds=10)
+    assert sql_store.seen_event("slack", "Ev1", at(0), ttl) is False
+    # 30 s later: expired, but the next purge is due only a minute after the last one.
+    assert sql_store.seen_event("slack", "Ev2", at(0.5), ttl) is False
+    with sql_store.engine.connect() as conn:
+        assert sorted(conn.scalars(select(events.c.event_id))) == ["Ev1", "Ev2"]
+    assert sql_store.seen_event("slack", "Ev1", at(0.5), ttl) is False
+    assert sql_store.seen_event("slack", "Ev1", at(0.6), ttl) is True
+    with sql_store.engine.connect() as conn:
+        assert sorted(conn.scalars(select(events.c.event_id))) == ["Ev1", "Ev2"]
+
+
+def test_sqlite_reads_do_not_wait_for_a_writer(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    store.save_user(UserState(key=ANN, chat="D1"))
+    writer = store.engine.connect()
+    try:
+        # Another connection holds the write lock (SQLite's busy time-out is 30 s).
+        writer.exec_driver_sql("UPDATE users SET chat = 'D2'")
+        assert writer.in_transaction()
+        result: list[UserState | None] = []
+        reader = threading.Thread(target=lambda: result.append(store.get_user(ANN)))
+        reader.start()
+        reader.join(10)
+        assert not reader.is_alive(), "a read waited for the writer"
+        assert result[0] is not None
+        assert result[0].chat == "D1"
+        assert store.count_pending(ANN) == 0
+        assert store.list_reminders(ANN) == []
+    finally:
+        writer.rollback()
+        writer.close()
+        store.close()
 
 
 def test_reminder_ids_are_not_reused_after_deletion(sql_store: SqlStore) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 import json
@@ -137,3 +138,17 @@ async def test_callback_query_through_the_webhook(served: Served) -> None:
     assert len(served.api.sent("answerCallbackQuery")) == 1
     assert edit.params["message_id"] == plan.message_id
     assert "✅ 1." in edit.text
+
+
+async def test_updates_wait_while_other_webhook_requests_are_in_flight(served: Served) -> None:
+    gate = served.platform.gate
+    gate.max_delay = 30.0
+    gate.started()  # another webhook request, not answered yet
+    try:
+        assert await served.post_update(load_update("text_private", update_id=500)) == 200
+        await asyncio.sleep(0.3)
+        assert served.api.sent("sendMessage") == []  # acknowledged, not answered yet
+    finally:
+        gate.finished()
+    _welcome, answer = await served.api.wait_for("sendMessage", 2)
+    assert "hourofcode.com/fr/" in answer.text
