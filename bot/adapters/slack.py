@@ -613,6 +613,37 @@ class _Where:
     ephemeral_to: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Message:
+    """What the reply to a message or mention needs from its event (kept while the reply waits)."""
+
+    event_id: object
+    retry: object
+    team: str
+    user: str
+    channel: str
+    text: str
+    thread: str | None
+    token: str | None
+
+    @classmethod
+    def of(cls, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext, *, mention: bool) -> _Message:
+        text = event.get("text") or ""
+        if mention:
+            text = _MENTION.sub(" ", text)
+        return cls(
+            event_id=body.get("event_id"),
+            retry=body.get("retry_attempt"),
+            team=_team(body, context),
+            user=str(event["user"]),
+            channel=str(event["channel"]),
+            text=text,
+            # A mention is answered in its thread; a DM in the thread it was written in, if any.
+            thread=event.get("thread_ts") or (event.get("ts") if mention else None),
+            token=context.bot_token,
+        )
+
+
 class SlackPlatform:
     """Slack through slack-bolt: HTTP at ``/slack/events`` or Socket Mode, one or many workspaces.
 
@@ -632,6 +663,7 @@ class SlackPlatform:
         self.client = make_client(config, token=config.bot_token, logger=sdk_log)
         self.installations: ThreadedInstallationStore | None = None
         self.dms: DmCache = TtlCache(10_000, 24 * 3600)
+        self._clients: TtlCache[str, AsyncWebClient] = TtlCache(1_000, 3600)
         self.profiles: TtlCache[tuple[str, str], tuple[str | None, str | None]] = TtlCache(10_000, 6 * 3600)
         self.gate = AckFirst()
         self.backlog = Backlog(lambda: self.gate, MAX_CONCURRENT_TURNS, self._failed)
@@ -750,6 +782,7 @@ class SlackPlatform:
             self._session = self._sender_session = None
             self.client.session = None
             self.slack_sender.client.session = None
+            self._clients = TtlCache(1_000, 3600)
             for session in sessions:
                 if session is not None:
                     await session.close()
@@ -813,11 +846,11 @@ class SlackPlatform:
 
     async def _on_message(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
         if is_user_message(event, context.bot_user_id, mention=False):
-            self._spawn(self._message(body, event, context, mention=False))
+            self._spawn(self._message(_Message.of(body, event, context, mention=False)))
 
     async def _on_mention(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
         if is_user_message(event, context.bot_user_id, mention=True):
-            self._spawn(self._message(body, event, context, mention=True))
+            self._spawn(self._message(_Message.of(body, event, context, mention=True)))
 
     async def _on_home_opened(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
         if event.get("tab") == "home" and event.get("user"):
@@ -848,20 +881,11 @@ class SlackPlatform:
         self.log.error("slack: a reply failed", exc_info=exc)
 
     # ------------------------------------------------------------------ work
-    async def _message(
-        self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext, *, mention: bool
-    ) -> None:
-        if await self._seen(body):
+    async def _message(self, m: _Message) -> None:
+        if await self._seen(m.event_id, m.retry):
             return
-        team = _team(body, context)
-        user, channel = str(event["user"]), str(event["channel"])
-        text = event.get("text") or ""
-        if mention:
-            text = _MENTION.sub(" ", text)
-        # A mention is answered in its thread; a DM in the thread it was written in, if any.
-        thread = event.get("thread_ts") or (event.get("ts") if mention else None)
-        where = _Where(context.client, channel, user, thread_ts=thread)
-        await self._turn(team, user, channel, plain(text).strip(), where)
+        where = _Where(self._client_for(m.token), m.channel, m.user, thread_ts=m.thread)
+        await self._turn(m.team, m.user, m.channel, plain(m.text).strip(), where)
 
     async def _command(self, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
         team = _team(body, context)
@@ -981,7 +1005,7 @@ class SlackPlatform:
 
     # ------------------------------------------------------------------ App Home
     async def _home_opened(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
-        if await self._seen(body):
+        if await self._seen(body.get("event_id"), body.get("retry_attempt")):
             return
         team, user = _team(body, context), str(event["user"])
         async with self._lock(team, user):
@@ -1027,7 +1051,7 @@ class SlackPlatform:
 
     # ------------------------------------------------------------------ uninstall
     async def _revoked(self, body: dict[str, Any], context: AsyncBoltContext, tokens: Mapping[str, Any]) -> None:
-        if await self._seen(body):
+        if await self._seen(body.get("event_id"), body.get("retry_attempt")):
             return
         team = _team(body, context)
         enterprise = context.enterprise_id
@@ -1065,8 +1089,18 @@ class SlackPlatform:
             self._locks[(team, user)] = lock
         return lock
 
-    async def _seen(self, body: Mapping[str, Any]) -> bool:
-        event_id = body.get("event_id")
+    def _client_for(self, token: str | None) -> AsyncWebClient:
+        """A Web API client with ``token`` (a workspace's, with OAuth), on the shared connection pool."""
+        if token is None or token == self.client.token:
+            return self.client
+        client = self._clients.get(token)
+        if client is None:
+            client = make_client(self.config, token=token, logger=self.client.logger)
+            client.session = self._session
+            self._clients.put(token, client)
+        return client
+
+    async def _seen(self, event_id: object, retry: object = None) -> bool:
         if not event_id:
             return False
         handler = self.bot.handler
@@ -1078,7 +1112,7 @@ class SlackPlatform:
             self.log.exception("slack: could not check event %s for a retry", event_id)
             return False
         if seen:
-            self.log.info("slack: event %s already handled (retry %s)", event_id, body.get("retry_attempt", "?"))
+            self.log.info("slack: event %s already handled (retry %s)", event_id, "?" if retry is None else retry)
         return seen
 
     async def _incoming(

@@ -11,7 +11,7 @@ import random
 import re
 import time
 import warnings
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
@@ -54,7 +54,7 @@ from bot.core.errors import ConfigError, PermanentSendError, TransientSendError
 from bot.core.handler import Handler
 from bot.core.messages import IncomingMessage, Reply
 from bot.core.ports import Sender, Translator, UserKey
-from bot.web import AckFirst
+from bot.web import AckFirst, Backlog
 
 _log = logging.getLogger(__name__)
 
@@ -231,6 +231,49 @@ def protect_logs(token: str | None = None) -> None:
 
 
 # --------------------------------------------------------------------------------------- updates in
+def _is_user(value: object) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("id"), int) and not isinstance(value.get("id"), bool)
+
+
+def _is_message(value: object) -> bool:
+    if not isinstance(value, dict):
+        return False
+    chat, sender = value.get("chat"), value.get("from")
+    return (
+        isinstance(value.get("message_id"), int)
+        and isinstance(value.get("date"), int)
+        and _is_user(chat)
+        and isinstance(chat.get("type"), str)  # type: ignore[union-attr]  # _is_user: a dict
+        and (sender is None or _is_user(sender))
+        and isinstance(value.get("text", ""), str)
+        and isinstance(value.get("entities", []), list)
+    )
+
+
+def looks_like_update(data: object) -> bool:
+    """Whether ``data`` (parsed JSON) has the shape of a Telegram update, as far as this bot reads it.
+
+    A quick look, done before the webhook answers; the update is read in full (PTB's
+    ``Update.de_json``) after, and dropped with a warning if that fails.
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        return False
+    for field, value in data.items():
+        if field in ("message", "edited_message", "channel_post", "edited_channel_post"):
+            if not _is_message(value):
+                return False
+        elif field == "callback_query":
+            if not isinstance(value, dict) or not isinstance(value.get("id"), str) or not _is_user(value.get("from")):
+                return False
+            if not isinstance(value.get("data", ""), str):
+                return False
+            if "message" in value and not _is_message(value["message"]):
+                return False
+        elif field != "update_id" and not isinstance(value, dict):
+            return False
+    return True
+
+
 def to_incoming(update: Update, bot_id: int, bot_username: str) -> IncomingMessage | None:
     """The message of a text update, or None when the bot should stay silent.
 
@@ -596,21 +639,13 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
     a user's quick "done" presses are still applied in the order they were made.
     """
 
-    def __init__(self, max_concurrent_updates: int = 256, gate: AckFirst | None = None) -> None:
+    def __init__(self, max_concurrent_updates: int = 256) -> None:
         super().__init__(max_concurrent_updates)
-        self.gate = gate or AckFirst()
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Wait until the webhook requests in flight are answered (see :class:`bot.web.AckFirst`) and
-        for the chat's turn (arrival order: the lock is FIFO), then run the update's handlers."""
-        try:
-            await self.gate.turn(self.gate.clock())
-        except BaseException:
-            if isinstance(coroutine, Coroutine):
-                coroutine.close()
-            raise
+        """Wait for the chat's turn (arrival order: the lock is FIFO), then run the update's handlers."""
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
             await coroutine
@@ -679,8 +714,7 @@ class TelegramPlatform:
             builder = builder.base_url(f"{config.api_url}/bot").base_file_url(f"{config.api_url}/file/bot")
         if config.webhook:
             builder = builder.updater(None)
-        self._processor = ChatOrderedProcessor(max_concurrent_updates)
-        builder = builder.concurrent_updates(self._processor)
+        builder = builder.concurrent_updates(ChatOrderedProcessor(max_concurrent_updates))
         self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
         self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, self._on_message))
         self.application.add_handler(CallbackQueryHandler(self._on_callback))
@@ -689,15 +723,9 @@ class TelegramPlatform:
         self.outbox = Outbox(self.application.bot, self.ids, limiter or RateLimiter())
         self.sender: Sender = TelegramSender(self.outbox, max_wait=sender_max_wait)
         self._started = False
-
-    @property
-    def gate(self) -> AckFirst:
-        """Updates wait for the webhook requests in flight (see :class:`bot.web.AckFirst`)."""
-        return self._processor.gate
-
-    @gate.setter
-    def gate(self, gate: AckFirst) -> None:
-        self._processor.gate = gate
+        self.gate = AckFirst()
+        # Webhook updates, acknowledged and not read yet: one worker keeps them in order.
+        self.backlog = Backlog(lambda: self.gate, 1, lambda exc: _log.error("Telegram: an update failed", exc_info=exc))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], bot: BotParts) -> TelegramPlatform:
@@ -743,6 +771,9 @@ class TelegramPlatform:
         app = self.application
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
+        left = await self.backlog.join(30.0)
+        if left:
+            _log.warning("Telegram: %d acknowledged updates not handled at shutdown", left)
         if app.running:
             await app.stop()
         if self._started:
@@ -768,7 +799,11 @@ class TelegramPlatform:
 
     # ------------------------------------------------------------------ webhook
     async def webhook(self, request: web.Request) -> web.Response:
-        """Check the secret header in constant time, then queue the update and answer at once."""
+        """Check the secret header in constant time and the update's shape, queue it and answer at once.
+
+        The update is read in full and handled once the webhook requests in flight are answered
+        (``gate``, see :class:`bot.web.AckFirst`), in the order they came.
+        """
         expected = (self.config.webhook_secret or "").encode()
         given = request.headers.get(SECRET_HEADER)
         if given is None:
@@ -788,18 +823,23 @@ class TelegramPlatform:
             data = json.loads(body)
         except ValueError:
             return web.Response(status=400, text="malformed JSON")
-        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-            return web.Response(status=400, text="not a Telegram update")
-        try:
-            update = Update.de_json(data, self.application.bot)
-        except (AttributeError, KeyError, TypeError, ValueError):
-            # PTB reads what it is given as an update and fails in many ways on anything else.
+        if not looks_like_update(data):
             return web.Response(status=400, text="not a Telegram update")
         if not self.application.running:
             # Telegram retries later; the update is not lost.
             return web.Response(status=503, text="starting")
-        await self.application.update_queue.put(update)
+        self.backlog.submit(self._take(data))
         return web.Response(status=200)
+
+    async def _take(self, data: dict[str, Any]) -> None:
+        """Read an acknowledged update in full and hand it to PTB."""
+        try:
+            update = Update.de_json(data, self.application.bot)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            # PTB reads what it is given as an update and fails in many ways on anything else.
+            _log.warning("Telegram: update %s could not be read: %s", data.get("update_id"), type(exc).__name__)
+            return
+        await self.application.update_queue.put(update)
 
     # ------------------------------------------------------------------ updates
     async def _seen(self, update: Update) -> bool:

@@ -13,12 +13,12 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.adapters.telegram import SECRET_HEADER, WEBHOOK_PATH, TelegramConfig, TelegramPlatform
+from bot.adapters.telegram import SECRET_HEADER, WEBHOOK_PATH, TelegramConfig, TelegramPlatform, looks_like_update
 from bot.app import Bot, build_bot
 from bot.config import Settings
 from bot.store.memory import MemoryStore
 from bot.web import MAX_BODY, create_app
-from tests.auxil.fake_telegram_api import FakeTelegramAPI, load_update, telegram_env
+from tests.auxil.fake_telegram_api import FIXTURES, FakeTelegramAPI, load_update, telegram_env
 from tests.auxil.harness import FakeClock
 
 SECRET = "s3cret-webhook-token_0123456789"
@@ -152,3 +152,40 @@ async def test_updates_wait_while_other_webhook_requests_are_in_flight(served: S
         gate.finished()
     _welcome, answer = await served.api.wait_for("sendMessage", 2)
     assert "hourofcode.com/fr/" in answer.text
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in FIXTURES.glob("*.json")))
+def test_every_kind_of_update_the_bot_reads_has_the_shape_of_one(name: str) -> None:
+    assert looks_like_update(load_update(name))
+
+
+@pytest.mark.parametrize(
+    ("where", "patch"),
+    [
+        ("message", {"chat": {"id": "x", "type": "private"}}),
+        ("message", {"chat": {"id": 1}}),
+        ("message", {"from": [1]}),
+        ("message", {"from": {"id": True}}),
+        ("message", {"date": "today"}),
+        ("message", {"entities": "bold"}),
+        ("", {"update_id": "7"}),
+        ("", {"poll": 3}),
+    ],
+)
+def test_updates_of_the_wrong_shape_are_refused_before_the_answer(where: str, patch: dict[str, object]) -> None:
+    update = load_update("text_private")
+    (update[where] if where else update).update(patch)
+    assert not looks_like_update(update)
+
+
+async def test_an_update_ptb_cannot_read_is_acknowledged_dropped_and_logged(
+    served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = load_update("text_private", update_id=600)
+    broken["message"]["photo"] = "x"
+    assert await served.post_update(broken) == 200
+    assert await served.post_update(load_update("text_private", update_id=601)) == 200
+    await served.api.wait_for("sendMessage", 2)  # welcome and answer of the second one
+    await served.platform.stop()
+    assert len(served.api.sent("sendMessage")) == 2
+    assert "Telegram: update 600 could not be read: TypeError" in caplog.text
