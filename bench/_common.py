@@ -118,23 +118,26 @@ def platform_env(slack_api_url: str, telegram_url: str) -> dict[str, str]:
 
 
 class BotProcess:
-    """``hoc-bot run`` (as ``python -m bot run``) on a free port of 127.0.0.1, its log in a temporary file."""
+    """``hoc-bot run`` (as ``python -m bot run``) on a free port of 127.0.0.1, its log in a temporary file.
 
-    def __init__(self, extra_env: Mapping[str, str]) -> None:
+    The database is migrated first by ``hoc-bot db upgrade``, as the release step of a deployment
+    does (see the Procfile), so that the server finds it up to date.
+    """
+
+    def __init__(self, extra_env: Mapping[str, str], python: str | None = None) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="hoc-bench-")
+        python = python or sys.executable
         tmp = Path(self._tmp.name)
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp / "run.log"
         self._log = self.log_path.open("w")
-        self.command = [sys.executable, "-m", "bot", "run", "--host", "127.0.0.1", "--port", str(self.port)]
-        self.proc = subprocess.Popen(
-            self.command,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env=bot_env(extra_env, tmp / "bench.sqlite3"),
-            cwd=tmp,
+        env = bot_env(extra_env, tmp / "bench.sqlite3")
+        subprocess.run(
+            [python, "-m", "bot", "db", "upgrade"], stdout=self._log, stderr=subprocess.STDOUT, env=env, check=True
         )
+        self.command = [python, "-m", "bot", "run", "--host", "127.0.0.1", "--port", str(self.port)]
+        self.proc = subprocess.Popen(self.command, stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=tmp)
 
     async def ready(self, within: float = 60.0) -> None:
         """Wait for ``/readyz`` to answer 200 (database up, knowledge base loaded, platforms started)."""

@@ -7,7 +7,14 @@ answer), in equal parts (two by default), waiting after each until every message
 answered. Prints VmRSS and VmHWM (peak) from /proc/<pid>/status right after start (the baseline) and
 after each part, and the growth over the last part. Bounded in count and time; prints, never asserts.
 
-    python -m bench.memory [--messages 10000] [--telegram-share 0.15]
+    python -m bench.memory [--messages 10000] [--telegram-share 0.15] [--python PATH]
+
+The process runs this checkout (PYTHONPATH) with the packages of ``--python``: a development
+environment holds packages the bot does not need but that python-telegram-bot and httpx load
+when they find them (cryptography, rich: about 9 MB). As deployed:
+
+    python -m venv /tmp/hoc-venv && /tmp/hoc-venv/bin/pip install .
+    python -m bench.memory --python /tmp/hoc-venv/bin/python
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ if not __package__:
 import argparse
 import asyncio
 import random
+import subprocess
 import time
 from collections import Counter
 
@@ -45,6 +53,26 @@ from bench._common import (
 
 #: Telegram commands typed with the menu.
 TELEGRAM_COMMANDS = ("/plan", "/steps", "/help", "/start", "/remind tomorrow 9am step 2", "/lang en")
+
+
+#: Packages that load with python-telegram-bot or httpx when they are installed, though the bot
+#: needs none of them: a development environment has them (test tools depend on them), a
+#: deployment made with ``pip install .`` does not.
+OPTIONAL_HEAVY = ("cryptography", "rich", "trio")
+
+
+def environment(python: str) -> str:
+    """Which of :data:`OPTIONAL_HEAVY` ``python`` can import, and how many packages it has."""
+    code = (
+        "import importlib.util, importlib.metadata as m; "
+        f"print(','.join(n for n in {OPTIONAL_HEAVY!r} if importlib.util.find_spec(n)) or 'none', "
+        "len(list(m.distributions())))"
+    )
+    done = subprocess.run([python, "-c", code], capture_output=True, text=True, check=False)
+    found, _, count = done.stdout.strip().rpartition(" ")
+    if done.returncode:
+        return f"could not be inspected ({done.stderr.strip()[-200:]})"
+    return f"{count} distributions; importable among {', '.join(OPTIONAL_HEAVY)}: {found}"
 
 
 def messages(base: str, count: int, args: argparse.Namespace, rng: random.Random) -> list[Request]:
@@ -95,9 +123,10 @@ async def run(args: argparse.Namespace) -> int:
     bot: BotProcess | None = None
     began = time.monotonic()
     try:
-        bot = BotProcess(platform_env(fakes.slack_api_url, fakes.telegram_url))
+        bot = BotProcess(platform_env(fakes.slack_api_url, fakes.telegram_url), python=args.python)
         await bot.ready()
-        print(f"ours: python {' '.join(bot.command[1:])} (pid {bot.proc.pid}), Slack and Telegram, SQLite file")
+        print(f"ours: {' '.join(bot.command)} (pid {bot.proc.pid}), Slack and Telegram, SQLite file")
+        print(f"  its environment: {environment(bot.command[0])}")
         at_start = bot.memory()
         plan = messages(bot.base, args.messages, args, rng)
         size = -(-len(plan) // args.parts)
@@ -152,6 +181,10 @@ def main() -> int:
     parser.add_argument("--telegram-users", type=int, default=300, help="Telegram users (default 300)")
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight (default 16)")
     parser.add_argument("--max-seconds", type=float, default=150.0, help="time cap of the whole run (default 150)")
+    parser.add_argument(
+        "--python",
+        help="interpreter to run hoc-bot with (default this one), e.g. that of a virtualenv made with `pip install .`",
+    )
     args = parser.parse_args()
     return asyncio.run(run(args))
 

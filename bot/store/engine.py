@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy import Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import StaticPool
@@ -21,8 +21,13 @@ DEFAULT_SQLITE_PATH = "./hoc-bot.sqlite3"
 CONNECT_TIMEOUT_S = 5
 #: Seconds a SQLite transaction waits for another one to release the write lock.
 SQLITE_BUSY_TIMEOUT_S = 30.0
+#: Page cache of one SQLite connection, in KiB.
+SQLITE_CACHE_KIB = 512
 #: Key of the PostgreSQL advisory lock that serialises migrations of processes starting together.
 MIGRATION_LOCK_KEY = 0x686F_6362  # "hocb"
+
+#: The newest migration of ``migrations/versions`` (a test checks that they agree).
+HEAD_REVISION = "0002"
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -86,6 +91,9 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute("PRAGMA foreign_keys = ON")
+            # Each pooled connection keeps a page cache of its own (2 MB by default); the
+            # operating system caches the file for all of them.
+            cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
             if wal:
                 # Readers do not block the writer; NORMAL is durable enough in WAL mode.
                 cursor.execute("PRAGMA journal_mode = WAL")
@@ -140,12 +148,24 @@ def make_engine(url: str) -> Engine:
         raise ConfigError(f"the database URL {redact(url)!r} names an unknown driver: {exc}") from exc
 
 
+def current_revision(engine: Engine) -> str | None:
+    """The schema's Alembic revision, or None when the database has none (empty, or not ours)."""
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        revision = conn.scalar(text("SELECT version_num FROM alembic_version"))
+    return None if revision is None else str(revision)
+
+
 def upgrade(engine: Engine) -> None:
     """Apply the Alembic migrations shipped in the package up to the newest one.
 
-    Processes starting together on PostgreSQL take turns (advisory lock); on SQLite the
-    transaction's write lock does the same.
+    A database at :data:`HEAD_REVISION` already is left alone without loading Alembic (which
+    would cost the process about 10 MB of memory). Processes starting together on PostgreSQL
+    take turns (advisory lock); on SQLite the transaction's write lock does the same.
     """
+    if current_revision(engine) == HEAD_REVISION:
+        return
     from alembic import command
     from alembic.config import Config
 

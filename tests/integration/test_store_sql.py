@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 import threading
 from collections import Counter
 from pathlib import Path
@@ -13,6 +15,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, inspect, select, text
 
 from bot.core.ports import Store, UserKey, UserState
+from bot.store import engine as engine_module
 from bot.store.engine import make_engine, open_store, upgrade
 from bot.store.memory import MemoryStore
 from bot.store.sql import SqlStore, events, metadata, reminders, steps, users
@@ -373,6 +376,46 @@ def test_reminder_ids_are_not_reused_after_deletion(sql_store: SqlStore) -> None
     sql_store.delete_user(ANN)
     second = sql_store.add_reminder(ANN, "C", 1, at(0))
     assert second.id > first.id
+
+
+def test_head_revision_is_the_newest_migration() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(engine_module.__file__).with_name("migrations")))
+    config.set_main_option("path_separator", "os")
+    assert ScriptDirectory.from_config(config).get_heads() == [engine_module.HEAD_REVISION]
+
+
+def test_a_database_at_head_is_opened_without_loading_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    open_store(url).close()
+    code = (
+        "import sys; from bot.store.engine import open_store; "
+        f"open_store({url!r}).close(); print('alembic' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
+
+
+def test_an_old_schema_is_brought_to_head(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    config = Config()
+    config.set_main_option("script_location", str(Path(engine_module.__file__).with_name("migrations")))
+    config.set_main_option("path_separator", "os")
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+    assert engine_module.current_revision(engine) == "0001"
+    upgrade(engine)
+    assert engine_module.current_revision(engine) == engine_module.HEAD_REVISION
+    with engine.connect() as conn:
+        assert "questions" in inspect(conn).get_table_names()
+    engine.dispose()
 
 
 def _check_fresh_migration(url: str) -> None:
