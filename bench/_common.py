@@ -170,6 +170,13 @@ class BotProcess:
         """Current and peak RSS in MB."""
         return memory_mb(self.proc.pid)
 
+    async def gauge(self, session: aiohttp.ClientSession, name: str) -> float:
+        """The value of an unlabelled gauge of ``/metrics`` (NaN when absent)."""
+        async with session.get(self.base + "/metrics") as response:
+            text = await response.text()
+        found = re.search(rf"^{re.escape(name)} ([0-9.e+]+)$", text, re.MULTILINE)
+        return float(found.group(1)) if found else float("nan")
+
     def log_levels(self) -> Counter[str]:
         """JSON log lines by level (warning and error lines point at trouble during the run)."""
         levels: Counter[str] = Counter()

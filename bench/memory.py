@@ -90,6 +90,12 @@ def messages(base: str, count: int, args: argparse.Namespace, rng: random.Random
     return out
 
 
+async def heap_blocks(bot: BotProcess) -> float:
+    """Memory blocks held by Python objects in the bot (a gauge of its /metrics)."""
+    async with aiohttp.ClientSession() as session:
+        return await bot.gauge(session, "hoc_python_heap_blocks")
+
+
 async def settle(bot: BotProcess, fakes: FakesProcess, expected: Counter[str], within: float) -> Counter[str]:
     """Wait until ``expected`` messages per platform were handled and the replies stopped coming."""
     deadline = time.monotonic() + within
@@ -127,7 +133,7 @@ async def run(args: argparse.Namespace) -> int:
         await bot.ready()
         print(f"ours: {' '.join(bot.command)} (pid {bot.proc.pid}), Slack and Telegram, SQLite file")
         print(f"  its environment: {environment(bot.command[0])}")
-        at_start = bot.memory()
+        at_start = {**bot.memory(), "blocks": await heap_blocks(bot)}
         plan = messages(bot.base, args.messages, args, rng)
         size = -(-len(plan) // args.parts)
         expected: Counter[str] = Counter()
@@ -138,7 +144,8 @@ async def run(args: argparse.Namespace) -> int:
             result = await load(part, concurrency=args.concurrency, max_seconds=max(1.0, left))
             expected += acked(result)
             handled = await settle(bot, fakes, expected, max(1.0, args.max_seconds - (time.monotonic() - began)))
-            points.append((f"{sum(expected.values()):,} sent", sum(handled.values()), bot.memory(), handled))
+            mem = {**bot.memory(), "blocks": await heap_blocks(bot)}
+            points.append((f"{sum(expected.values()):,} sent", sum(handled.values()), mem, handled))
             print(f"  {len(part):,} sent in {result.elapsed:.1f} s ({statuses(result)}); handled: {dict(handled)}")
         stats = fakes.stats()
         levels = bot.log_levels()
@@ -150,14 +157,19 @@ async def run(args: argparse.Namespace) -> int:
         f"{args.messages:,} messages, {1 - args.telegram_share:.0%} Slack from {args.slack_users} users, "
         f"{args.telegram_share:.0%} Telegram from {args.telegram_users} users; 25% commands, the rest questions"
     )
-    print(f"{'after':<14}{'handled':>9}{'VmRSS MB':>10}{'VmHWM MB':>10}   by platform")
+    print(f"{'after':<14}{'handled':>9}{'VmRSS MB':>10}{'VmHWM MB':>10}{'heap blocks':>13}   by platform")
     for name, handled_total, mem, by_platform in points:
-        print(f"{name:<14}{handled_total:>9,}{mem['VmRSS']:>10.1f}{mem['VmHWM']:>10.1f}   {dict(by_platform)}")
+        print(
+            f"{name:<14}{handled_total:>9,}{mem['VmRSS']:>10.1f}{mem['VmHWM']:>10.1f}{mem['blocks']:>13,.0f}"
+            f"   {dict(by_platform)}"
+        )
     (_, h1, m1, _), (_, h2, m2, _) = points[-2], points[-1]
     growth = m2["VmRSS"] - m1["VmRSS"]
     print(
         f"growth from {h1:,} to {h2:,} handled: VmRSS {growth:+.1f} MB ({growth / m1['VmRSS']:+.1%}), "
-        f"peak {m2['VmHWM'] - m1['VmHWM']:+.1f} MB; baseline (right after start) {at_start['VmRSS']:.1f} MB"
+        f"peak {m2['VmHWM'] - m1['VmHWM']:+.1f} MB, Python heap blocks {m2['blocks'] - m1['blocks']:+,.0f} "
+        f"({(m2['blocks'] - m1['blocks']) / m1['blocks']:+.1%}); "
+        f"baseline (right after start) {at_start['VmRSS']:.1f} MB"
     )
     print(
         f"replies received by the fakes: Slack {stats['slack_posts']:,} chat.postMessage, "

@@ -5,9 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import gettext
 import io
+import json
+import re
+import sys
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
@@ -16,6 +21,11 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 DOMAIN = "messages"
+#: Date and list formats of the catalogs' languages, taken from babel's CLDR data (in locales/).
+FORMATS_FILE = "formats.json"
+#: Fields of a CLDR date pattern that :class:`Formats` writes; a pattern with others is left to babel.
+_FIELDS = frozenset({"EEEE", "d", "dd", "MMMM", "M", "MM", "y", "yyyy"})
+_PATTERN_TOKEN = re.compile(r"'((?:[^']|'')*)'|([A-Za-z])\2*|([^A-Za-z']+)|(')")
 
 
 def default_locales_dir(env: dict[str, str] | None = None) -> Path:
@@ -29,13 +39,119 @@ def default_locales_dir(env: dict[str, str] | None = None) -> Path:
     return here / "_data" / "locales"
 
 
-class BabelTranslator:
-    """gettext plus babel formatting for one language."""
+def pattern_tokens(pattern: str) -> list[tuple[bool, str]]:
+    """A CLDR date pattern as ``(is_field, text)`` pairs: ``"EEEE d 'de' MMMM"`` ->
+    ``[(True, "EEEE"), (False, " "), (True, "d"), (False, " de "), (True, "MMMM")]``."""
+    tokens: list[tuple[bool, str]] = []
+    for match in _PATTERN_TOKEN.finditer(pattern):
+        quoted, _, literal, quote = match.groups()
+        if quoted is not None:
+            tokens.append((False, quoted.replace("''", "'") if quoted else "'"))
+        elif literal is not None:
+            tokens.append((False, literal))
+        elif quote is not None:
+            tokens.append((False, "'"))
+        else:
+            tokens.append((True, match.group(0)))
+    return tokens
 
-    def __init__(self, lang: str, catalog: gettext.NullTranslations, locale: Locale) -> None:
+
+@dataclass(frozen=True)
+class Formats:
+    """What formatting a date and a list takes in one language: a few strings out of CLDR.
+
+    Loading babel's data of a locale costs the process megabytes; these tables, written once by
+    ``python -m bot.i18n`` into ``locales/formats.json``, give the same text (a test compares).
+    """
+
+    date_full: str
+    days: tuple[str, ...]  # Monday first
+    months: tuple[str, ...]  # January first
+    lists: Mapping[str, str]  # CLDR's "start", "middle", "end" and "2" patterns
+
+    @classmethod
+    def from_babel(cls, lang: str) -> Formats | None:
+        """The formats of ``lang`` out of babel's data; None when its date pattern has fields not written here."""
+        locale = Locale.parse(lang.replace("-", "_"))
+        pattern = locale.date_formats["full"].pattern
+        if any(field and text not in _FIELDS for field, text in pattern_tokens(pattern)):
+            return None
+        standard = locale.list_patterns["standard"]
+        return cls(
+            date_full=pattern,
+            days=tuple(locale.days["format"]["wide"][i] for i in range(7)),
+            months=tuple(locale.months["format"]["wide"][i] for i in range(1, 13)),
+            lists={key: standard[key] for key in ("start", "middle", "end", "2")},
+        )
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Formats:
+        return cls(data["date_full"], tuple(data["days"]), tuple(data["months"]), dict(data["lists"]))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"date_full": self.date_full, "days": self.days, "months": self.months, "lists": dict(self.lists)}
+
+    def format_date(self, value: dt.date) -> str:
+        """The date in the language's full format (``lundi 7 décembre 2026``)."""
+        out = []
+        for field, text in pattern_tokens(self.date_full):
+            if not field:
+                out.append(text)
+            elif text == "EEEE":
+                out.append(self.days[value.weekday()])
+            elif text in ("MMMM", "M", "MM"):
+                out.append(self.months[value.month - 1] if text == "MMMM" else f"{value.month:0{len(text)}d}")
+            elif text in ("d", "dd"):
+                out.append(f"{value.day:0{len(text)}d}")
+            else:
+                out.append(f"{value.year:0{len(text) if len(text) > 1 else 1}d}")
+        return "".join(out)
+
+    def format_list(self, items: Sequence[str]) -> str:
+        """``a, b et c`` as CLDR's standard list patterns join them."""
+        if not items:
+            return ""
+        if len(items) == 1:
+            return items[0]
+        if len(items) == 2:
+            return self.lists["2"].format(*items)
+        joined = self.lists["start"].format(items[0], items[1])
+        for item in items[2:-1]:
+            joined = self.lists["middle"].format(joined, item)
+        return self.lists["end"].format(joined, items[-1])
+
+
+def load_formats(locales_dir: Path) -> dict[str, Formats]:
+    """The formats in ``locales_dir``'s :data:`FORMATS_FILE`, by language; none when it is missing."""
+    path = locales_dir / FORMATS_FILE
+    if not path.exists():
+        return {}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {lang: Formats.from_json(formats) for lang, formats in data.items()}
+
+
+def write_formats(locales_dir: Path) -> Path:
+    """Write :data:`FORMATS_FILE` for every catalog of ``locales_dir`` and English, from babel."""
+    langs = sorted({p.parent.parent.name for p in locales_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po")} | {"en"})
+    table = {lang: formats.to_json() for lang in langs if (formats := Formats.from_babel(lang)) is not None}
+    path = locales_dir / FORMATS_FILE
+    path.write_text(json.dumps(table, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
+class BabelTranslator:
+    """gettext plus date and list formatting for one language.
+
+    Formats come from ``formats`` when given (see :class:`Formats`), else from babel's data.
+    """
+
+    def __init__(
+        self, lang: str, catalog: gettext.NullTranslations, locale: Locale, formats: Formats | None = None
+    ) -> None:
         self.lang = lang
         self._catalog = catalog
         self.locale = locale
+        self.formats = formats
 
     def gettext(self, message: str) -> str:
         """Translate ``message``."""
@@ -47,17 +163,23 @@ class BabelTranslator:
 
     def format_date(self, value: dt.date) -> str:
         """``lundi 7 décembre 2026``."""
+        if self.formats is not None:
+            return self.formats.format_date(value)
         return format_date(value, format="full", locale=self.locale)
 
     def format_datetime(self, value: dt.datetime) -> str:
         """``lundi 7 décembre 2026 à 09:00`` in the datetime's own zone."""
-        day = format_date(value.date(), format="full", locale=self.locale)
-        return self._catalog.gettext("{date} at {time}").format(
-            date=day, time=format_datetime(value, "HH:mm", tzinfo=value.tzinfo, locale=self.locale)
-        )
+        if self.formats is not None:
+            day, time = self.formats.format_date(value.date()), f"{value.hour:02d}:{value.minute:02d}"
+        else:
+            day = format_date(value.date(), format="full", locale=self.locale)
+            time = format_datetime(value, "HH:mm", tzinfo=value.tzinfo, locale=self.locale)
+        return self._catalog.gettext("{date} at {time}").format(date=day, time=time)
 
     def format_list(self, items: Sequence[str]) -> str:
         """``a, b et c``."""
+        if self.formats is not None:
+            return self.formats.format_list(list(items))
         return format_list(list(items), locale=self.locale)
 
 
@@ -85,6 +207,7 @@ class Catalogs:
         self.default = default if default in self.languages else "en"
         self._cache: dict[str, BabelTranslator] = {}
         self._lock = threading.Lock()
+        self._formats = load_formats(locales_dir)
 
     def get(self, lang: str) -> BabelTranslator:
         """The translator of ``lang``; English text for a language without a catalog."""
@@ -98,7 +221,7 @@ class Catalogs:
                 locale = Locale.parse(lang.replace("-", "_"))
             except (UnknownLocaleError, ValueError):
                 locale = Locale.parse("en")
-            translator = BabelTranslator(lang, catalog, locale)
+            translator = BabelTranslator(lang, catalog, locale, self._formats.get(lang))
             self._cache[lang] = translator
             return translator
 
@@ -131,3 +254,15 @@ def negotiate(candidate: str | None, languages: Sequence[str]) -> str | None:
         if attempt.lower() in lowered:
             return lowered[attempt.lower()]
     return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m bot.i18n [LOCALES_DIR]``: write the formats table of a locales/ directory."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    path = write_formats(Path(args[0]) if args else default_locales_dir())
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

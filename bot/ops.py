@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sys
 from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING
 
@@ -28,9 +29,18 @@ class Metrics:
     """Prometheus metrics of one process."""
 
     def __init__(self) -> None:
-        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 
         self.registry = CollectorRegistry()
+        # process_resident_memory_bytes, process_cpu_seconds_total, open file descriptors...
+        ProcessCollector(registry=self.registry)
+        self.heap_blocks = Gauge(
+            "hoc_python_heap_blocks",
+            "Memory blocks held by Python objects (sys.getallocatedblocks): flat while the resident "
+            "memory grows means the allocator keeps freed memory, not a leak",
+            registry=self.registry,
+        )
+        self.heap_blocks.set_function(sys.getallocatedblocks)
         self.messages = Counter(
             "hoc_messages",
             "Messages handled, by platform and decision",
