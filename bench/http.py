@@ -9,7 +9,10 @@ and no per-user rate limit. Then, with bounded concurrency:
    (``message_changed``) to ``hoc-bot run``, which acks and ignores them: the ack path alone;
 2. signed ``message.im`` events (distinct event ids, a few hundred users) to ``hoc-bot run``, each
    answered through the fake Web API while the next ones are acked;
-3. Telegram webhook updates (private messages) to ``hoc-bot run``.
+3. Telegram webhook updates (private messages) to ``hoc-bot run``;
+4. signed DMs again, ``--long-factor`` times as many: a load that lasts longer than replies wait
+   for the acknowledgements in flight (1 s, see ``bot.web.AckFirst``), so that answering and
+   acknowledging share the process.
 
 Every load is bounded in count and in time and goes to 127.0.0.1 only. Prints requests/s and p50/p99
 ack latency (time to the HTTP response), the ratio to the bare app, and whether every message was
@@ -214,6 +217,22 @@ async def run(args: argparse.Namespace) -> int:
         after_tg, handled_tg = await settle(
             bot, fakes, "telegram", warm_tg.statuses[200] + ours_tg.statuses[200], args.reply_wait
         )
+        # A load longer than the time replies wait for the acknowledgements (AckFirst.max_delay):
+        # past it, answering shares the process with acknowledging.
+        long_n = n * args.long_factor
+        before_long = fakes.stats()
+        ours_long = await load(
+            slack_load(bot.base, 2_000_000, long_n, user_ids, rng),
+            concurrency=args.concurrency,
+            max_seconds=args.max_seconds * args.long_factor,
+        )
+        after_long, _ = await settle(
+            bot,
+            fakes,
+            "slack",
+            warm_slack.statuses[200] + ours_slack.statuses[200] + ours_long.statuses[200],
+            args.reply_wait,
+        )
         levels = bot.log_levels()
     finally:
         if bare is not None:
@@ -230,6 +249,7 @@ async def run(args: argparse.Namespace) -> int:
     print(row("ours Slack edits", ours_edits))
     print(row("ours Slack DMs", ours_slack))
     print(row("ours Telegram", ours_tg))
+    print(row(f"ours Slack DMs ×{args.long_factor}", ours_long))
     print(
         f"ratio ours/bare bolt, requests/s: Slack DMs {ours_slack.rate / baseline.rate:.2f}x, "
         f"Slack edits (acked, ignored) {ours_edits.rate / baseline.rate:.2f}x, "
@@ -253,6 +273,16 @@ async def run(args: argparse.Namespace) -> int:
         f"first update (at Telegram's {TELEGRAM_RATE:g} messages/s, {tg_replies} replies take "
         f"{tg_replies / TELEGRAM_RATE:.2f} s)"
     )
+    long_replies = after_long["slack_posts"] - before_long["slack_posts"]
+    long_last = (after_long["slack_last"] or ours_long.started) - ours_long.started
+    print(
+        f"Slack DMs ×{args.long_factor} ({ours_long.elapsed:.2f} s of load, longer than the 1 s replies wait for "
+        f"acknowledgements): ratio {ours_long.rate / baseline.rate:.2f}x; {long_replies} chat.postMessage, "
+        f"users with fewer replies than messages: "
+        f"{unanswered(ours_long, after_long['slack_by_channel'] - before_long['slack_by_channel'], 'slack')}; "
+        f"last reply {long_last:.2f} s after the first event "
+        f"({ours_long.statuses[200] / max(long_last, 1e-9):.0f} messages answered per second)"
+    )
     print(f"hoc-bot run log lines by level: {dict(sorted(levels.items()))}; exit code after SIGTERM: {code}")
     return 0
 
@@ -266,6 +296,9 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=100, help="unmeasured requests first (default 100)")
     parser.add_argument("--reply-wait", type=float, default=100.0, help="longest wait for the replies (default 100)")
     parser.add_argument("--rounds", type=int, default=3, help="runs of the ack-only loads (default 3)")
+    parser.add_argument(
+        "--long-factor", type=int, default=5, help="the long Slack load is this many times --requests (default 5)"
+    )
     args = parser.parse_args()
     return asyncio.run(run(args))
 

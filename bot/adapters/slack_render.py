@@ -108,6 +108,9 @@ def split_text(text: str, limit: int = MAX_SECTION_CHARS) -> list[str]:
 
     Escaping happens before cutting and an entity is never cut in two; empty chunks are dropped.
     """
+    whole = escape(text)
+    if len(whole) <= limit:  # the usual case: one chunk
+        return [whole.strip()] if whole.strip() else []
     units = [escape(c) for c in text]
     chunks: list[str] = []
     current: list[str] = []

@@ -106,7 +106,8 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
         # A read-only transaction takes no lock at BEGIN: in WAL mode it reads a snapshot while
         # another connection writes.
         read_only = conn.get_execution_options().get(READ_ONLY_OPTION, False)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        # Straight to the driver: one statement, none of the bookkeeping of a SQLAlchemy execution.
+        conn.connection.driver_connection.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:
