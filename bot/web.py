@@ -22,6 +22,8 @@ MAX_BODY = 1024 * 1024
 OWN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 #: Longest time the work of an acknowledged request waits for the requests after it to be acknowledged.
 ACK_FIRST_MAX_DELAY = 1.0
+#: Acknowledged pieces of work that may wait in a platform's backlog (about 1 KB each).
+BACKLOG_LIMIT = 10_000
 #: Seconds without a platform request in flight after which waiting work starts.
 ACK_FIRST_QUIET = 0.005
 
@@ -99,17 +101,28 @@ class Backlog:
 
     Each piece of work waits for its turn at the gate (see :class:`AckFirst`) first. Holding a
     piece of work costs a coroutine and a place in a queue; the tasks are made only as needed.
+    When ``limit`` pieces wait already, :meth:`put` waits for room: the acknowledgement is held
+    back rather than memory grown without end or work dropped.
 
     Args:
         gate: Returns the gate to wait at (the platform's, which :func:`create_app` may replace).
         workers: Pieces of work done at once.
         failed: Told about work that raised.
+        limit: Pieces of work waiting at most.
     """
 
-    def __init__(self, gate: Callable[[], AckFirst], workers: int, failed: Callable[[BaseException], None]) -> None:
+    def __init__(
+        self,
+        gate: Callable[[], AckFirst],
+        workers: int,
+        failed: Callable[[BaseException], None],
+        limit: int = BACKLOG_LIMIT,
+    ) -> None:
         self.gate = gate
         self.workers = workers
         self.failed = failed
+        self.limit = limit
+        self._room: asyncio.Event | None = None
         self._items: collections.deque[tuple[float, Coroutine[Any, Any, None]]] = collections.deque()
         self._tasks: set[asyncio.Task[None]] = set()
         self._doing = 0
@@ -118,8 +131,21 @@ class Backlog:
         """Pieces of work waiting or being done."""
         return len(self._items) + self._doing
 
+    async def put(self, work: Coroutine[Any, Any, None]) -> None:
+        """Queue ``work`` once fewer than ``limit`` pieces wait (see :meth:`submit`)."""
+        try:
+            while len(self._items) >= self.limit:
+                if self._room is None:
+                    self._room = asyncio.Event()
+                self._room.clear()
+                await self._room.wait()
+        except BaseException:
+            work.close()
+            raise
+        self.submit(work)
+
     def submit(self, work: Coroutine[Any, Any, None]) -> None:
-        """Queue ``work``; a worker is started if fewer than ``workers`` are running."""
+        """Queue ``work`` whatever the limit; a worker is started if fewer than ``workers`` are running."""
         self._items.append((self.gate().clock(), work))
         if len(self._tasks) < self.workers:
             task = asyncio.get_running_loop().create_task(self._work())
@@ -130,6 +156,8 @@ class Backlog:
         try:
             while self._items:
                 since, work = self._items.popleft()
+                if self._room is not None:
+                    self._room.set()
                 self._doing += 1
                 try:
                     try:

@@ -846,11 +846,11 @@ class SlackPlatform:
 
     async def _on_message(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
         if is_user_message(event, context.bot_user_id, mention=False):
-            self._spawn(self._message(_Message.of(body, event, context, mention=False)))
+            await self.backlog.put(self._message(_Message.of(body, event, context, mention=False)))
 
     async def _on_mention(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
         if is_user_message(event, context.bot_user_id, mention=True):
-            self._spawn(self._message(_Message.of(body, event, context, mention=True)))
+            await self.backlog.put(self._message(_Message.of(body, event, context, mention=True)))
 
     async def _on_home_opened(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
         if event.get("tab") == "home" and event.get("user"):

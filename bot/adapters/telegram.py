@@ -828,7 +828,7 @@ class TelegramPlatform:
         if not self.application.running:
             # Telegram retries later; the update is not lost.
             return web.Response(status=503, text="starting")
-        self.backlog.submit(self._take(data))
+        await self.backlog.put(self._take(data))
         return web.Response(status=200)
 
     async def _take(self, data: dict[str, Any]) -> None:

@@ -145,3 +145,23 @@ def test_the_access_log_keeps_failures_and_slow_requests_only(status: int, caplo
     if status >= 400:
         expected.insert(0, f"POST /slack/events {status} in 10 ms")
     assert lines == expected
+
+
+async def test_a_full_backlog_holds_the_next_piece_of_work_until_there_is_room() -> None:
+    gate = AckFirst(max_delay=30.0, quiet=0.01)
+    backlog = Backlog(lambda: gate, 1, lambda exc: None, limit=2)
+    done: list[int] = []
+
+    async def work(n: int) -> None:
+        done.append(n)
+
+    gate.started()  # nothing runs while a request is in flight
+    for n in range(3):  # the first is taken by the worker, the next two wait
+        await asyncio.wait_for(backlog.put(work(n)), 1)
+    third = asyncio.create_task(backlog.put(work(3)))
+    await asyncio.sleep(0.2)
+    assert not third.done(), "two pieces wait already: no room"
+    gate.finished()
+    await asyncio.wait_for(third, 5)
+    assert await backlog.join(5) == 0
+    assert done == [0, 1, 2, 3]
