@@ -318,9 +318,6 @@ def _worker(env: dict[str, str], stderr: TextIO) -> int:
     from bot.store.engine import open_store
 
     setup_logging(env)
-    from bot.ops import tune_allocator
-
-    tune_allocator(env)
     settings = _settings(env)
     store = open_store(settings.database_url)
     bot = build_bot(settings, store=store)
@@ -379,9 +376,6 @@ def _run(args: argparse.Namespace, env: dict[str, str], stdout: TextIO, stderr: 
     from bot.web import ProblemAccessLogger, create_app
 
     setup_logging(env)
-    from bot.ops import tune_allocator
-
-    tune_allocator(env)
     settings = _settings(env)
     port = args.port
     if port is None:

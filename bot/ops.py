@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import sys
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING
 
 from bot.core.handler import Turn, fit_label
@@ -192,36 +192,3 @@ class ApiErrorCounter(logging.Handler):
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict) and fields.get("event") == "api_error":
             self.metrics.api_errors.labels(str(fields.get("platform")), str(fields.get("code"))).inc()
-
-
-#: glibc ``mallopt`` parameters (malloc.h).
-_M_MMAP_THRESHOLD = -3
-_M_ARENA_MAX = -8
-#: Allocations from this size up get memory of their own from the system, given back when freed.
-MMAP_THRESHOLD = 64 * 1024
-#: Allocation arenas shared by the threads (glibc gives each thread one, up to eight per core).
-ARENA_MAX = 2
-
-
-def tune_allocator(env: Mapping[str, str]) -> bool:
-    """Keep glibc's allocator from holding on to memory in a long-running process.
-
-    The database threads each get an allocation arena of their own, and after a large block is
-    freed glibc raises the size from which it maps memory apart: both let a server's resident
-    memory creep up while Python's own objects stay the same. Two arenas and a fixed threshold
-    halve that creep (see bench/memory.py). Left alone when any ``MALLOC_*`` variable is set, or
-    off glibc. Call it before threads start.
-
-    Returns:
-        True when the settings were applied.
-    """
-    if not sys.platform.startswith("linux") or any(name.startswith("MALLOC_") for name in env):
-        return False
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    return bool(mallopt(_M_ARENA_MAX, ARENA_MAX) == 1 and mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1)

@@ -189,16 +189,3 @@ def test_platform_api_errors_logged_by_adapters_are_counted() -> None:
         "hoc_platform_api_errors_total", {"platform": "slack", "code": "ratelimited"}
     )
     assert value == 2.0
-
-
-def test_the_allocator_is_tuned_on_glibc_unless_the_environment_says_otherwise() -> None:
-    import subprocess
-    import sys
-
-    code = "import os, sys; from bot.ops import tune_allocator; print(tune_allocator(os.environ))"
-    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("MALLOC_")}
-    tuned = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert tuned.stdout.strip() == ("True" if sys.platform.startswith("linux") else "False")
-    env["MALLOC_ARENA_MAX"] = "4"
-    left = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert left.stdout.strip() == "False"
