@@ -13,7 +13,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine, Hashable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from urllib.parse import urlsplit
@@ -854,28 +854,25 @@ class SlackPlatform:
 
     async def _on_home_opened(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
         if event.get("tab") == "home" and event.get("user"):
-            self._spawn(self._home_opened(body, event, context))
+            await self.backlog.put(self._home_opened(body, event, context))
 
     async def _on_uninstalled(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
-        self._spawn(self._revoked(body, context, {"bot": ["*"]}))
+        await self.backlog.put(self._revoked(body, context, {"bot": ["*"]}))
 
     async def _on_tokens_revoked(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
-        self._spawn(self._revoked(body, context, event.get("tokens") or {}))
+        await self.backlog.put(self._revoked(body, context, event.get("tokens") or {}))
 
     async def _on_command(
         self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond
     ) -> None:
         await ack()
-        self._spawn(self._command(body, context, respond))
+        await self.backlog.put(self._command(body, context, respond))
 
     async def _on_action(
         self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond
     ) -> None:
         await ack()
-        self._spawn(self._action(body, context, respond))
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        self.backlog.submit(work)
+        await self.backlog.put(self._action(body, context, respond))
 
     def _failed(self, exc: BaseException) -> None:
         self.log.error("slack: a reply failed", exc_info=exc)

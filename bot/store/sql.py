@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Collection, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import (
@@ -171,12 +171,12 @@ _KEY_COLUMNS = (users.c.platform, users.c.workspace, users.c.platform_user)
 _REMINDER_COLUMNS = (*reminders.c, *_KEY_COLUMNS)
 
 
+def _key_condition(platform: Any, workspace: Any, user: Any) -> Any:
+    return and_(users.c.platform == platform, users.c.workspace == workspace, users.c.platform_user == user)
+
+
 # Statements of every message, built once (building one costs more than running it on SQLite).
-_BY_KEY = and_(
-    users.c.platform == bindparam("k_platform"),
-    users.c.workspace == bindparam("k_workspace"),
-    users.c.platform_user == bindparam("k_user"),
-)
+_BY_KEY = _key_condition(bindparam("k_platform"), bindparam("k_workspace"), bindparam("k_user"))
 _SELECT_USER = select(users).where(_BY_KEY)
 _SELECT_STEPS = select(steps.c.step, steps.c.done_at).where(steps.c.user_id == bindparam("uid")).order_by(steps.c.step)
 _PURGE_EVENTS = delete(events).where(events.c.expires_at <= bindparam("now"))
@@ -199,11 +199,8 @@ def _key_params(key: UserKey) -> dict[str, str]:
 
 
 def _key_filter(key: UserKey) -> Any:
-    return and_(
-        users.c.platform == key.platform,
-        users.c.workspace == key.workspace,
-        users.c.platform_user == key.user,
-    )
+    """The user's row condition with its values in, for statements built on the spot."""
+    return _key_condition(key.platform, key.workspace, key.user)
 
 
 def _user_values(state: UserState) -> dict[str, Any]:
@@ -279,11 +276,7 @@ class SqlStore:
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         """A transaction that may write (on SQLite, one thread of this process at a time)."""
-        if self._write_lock is None:
-            with self.engine.begin() as conn:
-                yield conn
-            return
-        with self._write_lock, self.engine.begin() as conn:
+        with self._write_lock or nullcontext(), self.engine.begin() as conn:
             yield conn
 
     @contextmanager

@@ -7,8 +7,6 @@ import io
 import itertools
 import json
 import math
-import socket
-import struct
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,6 +17,7 @@ import aiohttp
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
+from tests.auxil.connection import reset_connection
 from tests.auxil.token_bucket import TokenBucket
 
 #: Methods answered without a bot token.
@@ -238,7 +237,7 @@ class FakeSlackApi:
             call.ok = False
             await self._record(call)
             if failure.reset:
-                return _reset(request)
+                return reset_connection(request)
             headers = {"Retry-After": f"{failure.retry_after:g}"} if failure.retry_after is not None else {}
             return web.json_response({"ok": False, "error": failure.error}, status=failure.status, headers=headers)
         workspace = self.workspaces.get(token or "")
@@ -340,18 +339,6 @@ class FakeSlackApi:
         await self._sockets[-1].send_json(
             {"envelope_id": envelope_id, "type": kind, "payload": payload, "accepts_response_payload": False}
         )
-
-
-def _reset(request: web.Request) -> web.Response:
-    """Cut the connection with a TCP reset (SO_LINGER 0), as a crashed proxy or server would."""
-    transport = request.transport
-    assert transport is not None
-    sock = transport.get_extra_info("socket")
-    if sock is not None:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    transport.abort()
-    # Nothing reaches the client any more; aiohttp drops this response on the closed transport.
-    return web.Response(status=500)
 
 
 def _as_json(value: Any) -> dict[str, Any]:

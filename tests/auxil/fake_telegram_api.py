@@ -14,8 +14,6 @@ import asyncio
 import copy
 import json
 import math
-import socket
-import struct
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,6 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.auxil.connection import reset_connection
 from tests.auxil.token_bucket import TokenBucket
 
 TOKEN = "123456789:fake_token_for_tests_01234"
@@ -278,7 +277,7 @@ class FakeTelegramAPI:
                 await asyncio.sleep(failure.delay)
             await self._record(method, params, failure.status)
             if failure.cut:
-                return _cut(request)
+                return reset_connection(request)
             extra: dict[str, Any] = {}
             if failure.retry_after is not None:
                 extra["retry_after"] = failure.retry_after
@@ -402,18 +401,6 @@ async def _params(request: web.Request) -> dict[str, Any]:
         else:
             params[key] = raw
     return params
-
-
-def _cut(request: web.Request) -> web.Response:
-    """Reset the connection (SO_LINGER 0): the client gets no answer at all."""
-    transport = request.transport
-    assert transport is not None
-    sock = transport.get_extra_info("socket")
-    if sock is not None:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    transport.abort()
-    # Written to a closed transport: nothing reaches the client.
-    return web.Response(status=500)
 
 
 def _ok(result: Any) -> web.Response:
