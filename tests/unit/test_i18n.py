@@ -29,6 +29,10 @@ def _write_catalog(locales: Path, lang: str, messages: dict[str | tuple[str, str
     """A .po file under ``locales`` (babel fills the header, Plural-Forms included, from ``lang``)."""
     catalog = Catalog(locale=lang, project="test", fuzzy=False)
     for msgid, msgstr in messages.items():
+        if isinstance(msgstr, tuple):
+            # The locale may have more forms than the two given (French's "many" since CLDR 47): the
+            # extra ones read like the last.
+            msgstr = msgstr + (msgstr[-1],) * (catalog.num_plurals - len(msgstr))
         catalog.add(msgid, msgstr)
     po = locales / lang / "LC_MESSAGES" / "messages.po"
     po.parent.mkdir(parents=True)
