@@ -140,7 +140,7 @@ class Bot:
     def compose(self, reminder: Reminder) -> Reply:
         """The message of a reminder, in its user's language."""
         user = self.handler.store.get_user(reminder.key)
-        candidates = (user.locale, user.locale_hint) if user else ()
+        candidates = (user.locale, user.written_lang, user.locale_hint) if user else ()
         lang = self.catalogs.negotiate(*candidates, self.handler.settings.default_locale)
         return self.onboarding.compose_reminder(reminder, self.catalogs.get(lang), user)
 

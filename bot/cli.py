@@ -21,8 +21,22 @@ if TYPE_CHECKING:
     from bot.reminders.runner import ReminderRunner
 
 
+def _version() -> str:
+    """The installed package's version, else pyproject's (a checkout run with ``python -m bot``)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("hoc-bot")
+    except PackageNotFoundError:
+        import tomllib
+
+        pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+        return str(tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"])
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hoc-bot", description="Hour of Code coordinator bot")
+    parser.add_argument("--version", action="version", version=f"hoc-bot {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     chat = sub.add_parser("chat", help="talk to the bot in this terminal")
@@ -193,7 +207,7 @@ def _ask(args: argparse.Namespace, env: dict[str, str], stdin: TextIO, stdout: T
             stdout.write("\n\n".join(render(r) for r in replies if r.kind != "welcome") + "\n")
             continue
         main_reply = next((r for r in replies if r.kind not in {"notice", "welcome"}), replies[-1])
-        decision = {"answer": "answer", "clarify": "clarify"}.get(main_reply.kind, "fallback")
+        decision = _decision(main_reply.kind)
         topic = main_reply.topic if decision == "answer" else None
         entry = handler.kb.get(topic) if topic else None
         meta = main_reply.meta
@@ -209,6 +223,11 @@ def _ask(args: argparse.Namespace, env: dict[str, str], stdin: TextIO, stdout: T
         }
         stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
     return 0
+
+
+def _decision(kind: str) -> str:
+    """What ``ask --json`` says the bot did, from the kind of its main reply."""
+    return kind if kind in {"answer", "clarify", "fallback", "smalltalk"} else "command"
 
 
 def _chat(args: argparse.Namespace, env: dict[str, str], stdin: TextIO, stdout: TextIO) -> int:
@@ -231,9 +250,9 @@ def _chat(args: argparse.Namespace, env: dict[str, str], stdin: TextIO, stdout: 
 
         store = open_store(settings.database_url)
     bot = build_bot(settings, store=store)
-    sender = ConsoleSender(stdout)
-    runner = ReminderRunner(store, {"console": sender}, bot.compose, bot.handler.clock, worker_id=f"chat-{os.getpid()}")
     chat = ConsoleChat(bot.handler.handle, user=args.user, locale=args.lang)
+    sender = ConsoleSender(stdout, chat=chat)
+    runner = ReminderRunner(store, {"console": sender}, bot.compose, bot.handler.clock, worker_id=f"chat-{os.getpid()}")
     if not stdin.isatty():
         # Scripted: deliver what fell due before each line, deterministically.
         def deliver_due() -> None:
@@ -290,6 +309,8 @@ def _reminders(args: argparse.Namespace, env: dict[str, str], stdout: TextIO, st
             due_before = due_before.replace(tzinfo=dt.UTC)
     store = open_store(_settings(env).database_url)
     rows = store.list_reminders(None, status="pending", due_before=due_before)
+    if rows and not args.json:
+        stdout.write(f"{'id':>8}  {'due (UTC)':<17} {'platform':<9} {'what':<17} kind\n")
     for r in rows:
         record = {
             "id": r.id,
@@ -302,12 +323,21 @@ def _reminders(args: argparse.Namespace, env: dict[str, str], stdout: TextIO, st
         if args.json:
             stdout.write(json.dumps(record) + "\n")
         else:
-            step = "-" if r.step is None else str(r.step)
-            stdout.write(f"{r.id:>8}  {r.due_at:%Y-%m-%d %H:%M}Z  {r.key.platform:<9} step {step:<2} {r.kind}\n")
+            what = _reminder_what(r.step)
+            stdout.write(f"{r.id:>8}  {r.due_at:%Y-%m-%d %H:%M}Z  {r.key.platform:<9} {what:<17} {r.kind}\n")
     if not args.json:
         stdout.write(f"{len(rows)} pending\n")
     store.close()
     return 0
+
+
+def _reminder_what(step: int | None) -> str:
+    """``step 2``, ``after the event`` (what comes after the Hour of Code) or ``the plan``."""
+    from bot.core.schedule import AFTER_STEP
+
+    if step == AFTER_STEP:
+        return "what comes after"
+    return "the plan" if step is None else f"step {step}"
 
 
 def _worker(env: dict[str, str], stderr: TextIO) -> int:

@@ -161,6 +161,10 @@ class BabelTranslator:
         """Translate with the plural form for ``n``."""
         return self._catalog.ngettext(singular, plural, n)
 
+    def pgettext(self, context: str, message: str) -> str:
+        """Translate ``message`` in ``context``."""
+        return self._catalog.pgettext(context, message)
+
     def format_date(self, value: dt.date) -> str:
         """``lundi 7 décembre 2026``."""
         if self.formats is not None:

@@ -339,6 +339,21 @@ class _Unparseable(Exception):
     """The text looks like a date or time but is not a valid one (32/13, 25h)."""
 
 
+#: "Tonight", "this morning"... in the bot's languages: parts of today that dateparser does not read.
+_PART_OF_TODAY = re.compile(
+    r"(?<!\w)(?:(?P<evening>ce soir|cette nuit|tonight|this evening|esta noche|heute abend|stasera|questa sera|"
+    r"hoje (?:à|a) noite|esta noite|vanavond|bu akşam|bu aksam|오늘 밤|오늘 저녁|الليلة|هذا المساء)"
+    r"|(?P<morning>ce matin|this morning|esta mañana|heute morgen|stamattina|questa mattina|hoje de manhã|"
+    r"esta manhã|vanochtend|vanmorgen|bu sabah|오늘 아침|هذا الصباح)"
+    r"|(?P<afternoon>cet après-midi|cet apres-midi|this afternoon|esta tarde|heute nachmittag|oggi pomeriggio|"
+    r"questo pomeriggio|hoje à tarde|esta tarde|vanmiddag|bu öğleden sonra|오늘 오후|بعد الظهر))(?!\w)",
+    re.IGNORECASE,
+)
+#: A year written out: a date with one is never moved to another year.
+_YEAR = re.compile(r"(?<!\d)\d{4}(?!\d)")
+_PART_CLOCK = {"evening": dt.time(19, 0), "morning": dt.time(9, 0), "afternoon": dt.time(14, 0)}
+
+
 def _extract_time(text: str) -> tuple[dt.time | None, str]:
     """The time of day in ``text`` and the text without it."""
     match = _KO_TIME.search(text)
@@ -461,6 +476,13 @@ def _understand(text: str, lang: str, base: dt.datetime, zone: dt.tzinfo | None)
         return "unparseable"
     try:
         clock, rest = _extract_time(text)
+        part = _PART_OF_TODAY.search(rest)
+        if part is not None:
+            # "ce soir 20h": today, at the time given or at a time fitting the part of the day.
+            clock = clock or _PART_CLOCK[next(k for k, v in part.groupdict().items() if v)]
+            rest = (rest[: part.start()] + " " + rest[part.end() :]).strip()
+            if not _meaningful(_LEFTOVER.sub("", rest).strip(" ,;")):
+                return _Parsed(base.date(), clock)
         rest = _LEFTOVER.sub("", rest).strip(" ,;")
         day = _numeric_date(rest, date_order(lang), base.date())
     except _Unparseable:
@@ -479,6 +501,11 @@ def _understand(text: str, lang: str, base: dt.datetime, zone: dt.tzinfo | None)
     moment, period = found
     if period in {"month", "year"} and not any(ch.isdigit() for ch in rest):
         return "unparseable"  # "décembre" alone is not a day
+    if not _YEAR.search(rest):
+        # dateparser's "future" takes today's own date to next year: "4 décembre" on 4 December is today.
+        earlier = _add_years(moment.date(), -1)
+        if earlier >= base.date() and (moment.month, moment.day) == (earlier.month, earlier.day):
+            moment = dt.datetime.combine(earlier, moment.time())
     if moment.tzinfo is not None:
         # The text named a zone ("9am EST"): express the moment in the user's own zone.
         moment = (moment.astimezone(zone) if zone is not None else moment).replace(tzinfo=None)
@@ -844,6 +871,34 @@ def is_valid_timezone(name: str) -> bool:
     return name in _zone_names()
 
 
+#: ``UTC+1``, ``GMT-05:00``, ``+2``: an offset from UTC.
+_UTC_OFFSET = re.compile(r"(?:utc|gmt)?\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?", re.IGNORECASE)
+
+
+def _zones_at_offset(match: re.Match[str], limit: int) -> list[str]:
+    """Zones whose standard offset is the one typed, those of the common lists first, then ``Etc/GMT…``.
+
+    A place keeps its summer time only with its own zone, so a city's zone comes before the
+    fixed offset; ``Etc/GMT-1`` means UTC+1 (POSIX inverts the sign).
+    """
+    sign, hours, minutes = match.group(1), int(match.group(2)), int(match.group(3) or 0)
+    if hours > 14 or minutes >= 60:
+        return []
+    wanted = (1 if sign == "+" else -1) * dt.timedelta(hours=hours, minutes=minutes)
+    january = dt.datetime(2026, 1, 15, 12, tzinfo=dt.UTC)
+    out: list[str] = []
+    for zones in _COMMON_ZONES.values():
+        for zone in zones:
+            here = january.astimezone(zoneinfo.ZoneInfo(zone))
+            standard = here.utcoffset() - (here.dst() or dt.timedelta())  # type: ignore[operator]
+            if standard == wanted and zone not in out:
+                out.append(zone)
+    if minutes:
+        return out[:limit]
+    fixed = f"Etc/GMT{'-' if sign == '+' else '+'}{hours}" if hours else "Etc/UTC"
+    return [*out[: limit - 1], fixed]
+
+
 def suggest_timezones(text: str, limit: int = 3) -> list[str]:
     """Time zones matching what a user typed: a zone name, a city or a country, typos allowed.
 
@@ -860,6 +915,9 @@ def suggest_timezones(text: str, limit: int = 3) -> list[str]:
     text = " ".join(text.split())[:MAX_DATE_CHARS]
     if not text or limit <= 0:
         return []
+    offset = _UTC_OFFSET.fullmatch(text)
+    if offset is not None:
+        return _zones_at_offset(offset, limit)
     folded = fold(text)
     exact = _zone_by_lower().get(text.lower().replace(" ", "_"))
     if exact and "/" in exact:

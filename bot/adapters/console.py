@@ -39,6 +39,8 @@ class ConsoleChat:
         self.user = user
         self.locale = locale
         self.choices: list[Button] = []
+        #: The prompt shown while waiting for a line ("" when stdin is not a terminal).
+        self.prompt = ""
 
     def send(self, line: str) -> list[Reply]:
         """Handle one typed line; a number that names a shown button presses it."""
@@ -73,6 +75,7 @@ class ConsoleChat:
         ``before_line`` runs before each line is handled (delivery of reminders now due).
         """
         interactive = stdin.isatty()
+        self.prompt = prompt if interactive else ""
         while True:
             if before_line is not None:
                 before_line()
@@ -92,14 +95,18 @@ class ConsoleChat:
 class ConsoleSender:
     """Delivers reminders of console users by printing them (``hoc-bot chat``)."""
 
-    def __init__(self, stdout: TextIO, lock: threading.Lock | None = None) -> None:
+    def __init__(self, stdout: TextIO, lock: threading.Lock | None = None, chat: ConsoleChat | None = None) -> None:
         self.stdout = stdout
         self.lock = lock or threading.Lock()
+        self.chat = chat
         self.sent: list[tuple[UserKey, Reply]] = []
 
     async def send(self, key: UserKey, chat: str, reply: Reply) -> None:
-        """Print ``reply`` as a reminder."""
+        """Print ``reply`` as a reminder; its buttons become the numbers to type, and the prompt is redrawn."""
         with self.lock:
             self.stdout.write("\n⏰ " + render(reply) + "\n\n")
+            if self.chat is not None:
+                self.chat.choices = list(reply.buttons)
+                self.stdout.write(self.chat.prompt)
             self.stdout.flush()
             self.sent.append((key, reply))

@@ -12,8 +12,9 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from bot.core.commands import Accepts, Vocabulary, no_arguments, parse_steps, split_command, strip_prefix
 from bot.core.knowledge import ENTRY_IDS, Content, Entry, KnowledgeBase
-from bot.core.lexicon import SMALLTALK_WORDS, STEP_WORDS, THANKS_WORDS
+from bot.core.lexicon import BYE_WORDS, OK_WORDS, SMALLTALK_WORDS, STEP_WORDS, THANKS_WORDS
 from bot.core.matching import Match, Matcher
 from bot.core.messages import Button, IncomingMessage, Link, Reply
 from bot.core.ports import Clock, Store, Translations, Translator, UserKey, UserState
@@ -28,26 +29,9 @@ _LOCAL_PLATFORMS = frozenset({"console", "cli"})
 #: Slack's limit on a button label; the strictest of the platforms.
 MAX_BUTTON_LABEL = 75
 
-_COMMAND_PREFIX = re.compile(r"^\s*/?(?:hoc)(?:@\w+)?(?:\s+|$)", re.IGNORECASE)
-_SLASH = re.compile(r"^\s*/(\w+)(?:@\w+)?", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
-
-#: Command words and their aliases (folded). The canonical names are the English ones.
-COMMANDS: dict[str, str] = {
-    "help": "help",
-    "aide": "help",
-    "start": "help",
-    "menu": "help",
-    "steps": "steps",
-    "etapes": "steps",
-    "step": "step",
-    "etape": "step",
-    "lang": "lang",
-    "langue": "lang",
-    "language": "lang",
-    "topics": "topics",
-    "sujets": "topics",
-}
+#: A sentence this long (in words) in another language than the user's changes their language.
+SENTENCE_WORDS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,15 +86,18 @@ class Handler:
         self.store = store
         self.clock = clock
         self.settings = settings or HandlerSettings()
-        self.commands: dict[str, CommandFn] = {
-            "help": self._help,
-            "steps": self._steps,
-            "topics": self._topics,
-            "step": self._step,
-            "lang": self._lang,
-        }
-        self.aliases: dict[str, str] = dict(COMMANDS)
+        self.commands: dict[str, CommandFn] = {}
+        self.accepts: dict[str, Accepts] = {}
+        self._extra_aliases: dict[str, tuple[str, ...]] = {}
+        self._vocabulary: Vocabulary | None = None
+        self.register("help", self._help)
+        self.register("steps", self._steps)
+        self.register("topics", self._topics)
+        self.register("step", self._step, accepts=_one_step)
+        self.register("lang", self._lang, accepts=_one_word)
         self.help_lines: list[Callable[[Translator], list[str]]] = []
+        #: Hooks that read typed text as a button press (a label typed, ``Europe/Paris``): an action or None.
+        self.typed_buttons: list[Callable[[Turn, str], str | None]] = [self._typed_step_button]
         self.observers: list[Callable[[IncomingMessage, list[Reply], float], None]] = []
         self.limiter = RateLimiter(self.settings.rate_limit, self.settings.rate_window)
         self.welcome: Callable[[Turn], Reply] | None = None
@@ -189,12 +176,32 @@ class Handler:
                 chat=msg.chat or user.chat,
                 tz=user.tz if user.tz_chosen else (msg.tz_hint or user.tz),
             )
-        detected = None
-        if not user.locale and not msg.locale_hint and not msg.action:
-            detected = self.matcher.detect_language(text)
-        locale = user.locale or msg.locale_hint or detected or user.locale_hint or self.settings.default_locale
+        locale = user.locale or user.written_lang or msg.locale_hint or user.locale_hint or self.settings.default_locale
         lang = self.translations.negotiate(locale, self.settings.default_locale)
+        switched = None
+        if not user.locale and not msg.action and self.parse_command(text, lang)[0] is None:
+            # No language chosen with "lang": a whole sentence in another language switches to it.
+            written = self._sentence_language(text)
+            if written is not None and written != lang:
+                switched = written
+                locale = lang = written
+                user = dataclasses.replace(user, written_lang=written)
         turn = Turn(msg, key, user, lang, locale, self.translations.get(lang))
+        if switched is not None:
+            current = self.store.get_user(key)
+            if current is not None:
+                self.store.save_user(dataclasses.replace(current, written_lang=switched))
+                notices.append(
+                    Reply(
+                        turn.t.gettext("From now on I will answer you in English.")
+                        + " "
+                        + turn.t.gettext("To change, type: {command}").format(
+                            command=f"{self.command_word(turn.t, 'lang')} {stored_lang(current, self)}"
+                        ),
+                        lang=lang,
+                        kind="notice",
+                    )
+                )
         if cut:
             notices.append(
                 Reply(
@@ -210,8 +217,24 @@ class Handler:
             return replies  # the user asked to be erased: keep nothing, not even this turn
         self._save(turn, stored)
         if first_contact and self.welcome is not None and not any(r.kind == "help" for r in replies):
+            chosen = next((r.lang for r in replies if r.kind == "lang" and r.lang), None)
+            if chosen is not None and chosen != turn.lang:
+                # "lang de" as a first message: welcome them in the language they just chose.
+                turn = dataclasses.replace(turn, lang=chosen, locale=chosen, t=self.translations.get(chosen))
             notices.insert(0, self.welcome(turn))
         return notices + replies
+
+    def _sentence_language(self, text: str) -> str | None:
+        """The language of ``text`` when it is clearly a sentence of one language we serve, else None.
+
+        Short or unclear input (``next``, ``ok``, a command, code) says nothing of the language;
+        a script of one language (Hangul, Arabic) does.
+        """
+        detected = self.matcher.detect_language(text, sentence_words=SENTENCE_WORDS)
+        if detected is None:
+            return None
+        lang = self.translations.negotiate(detected)
+        return lang if lang == detected.split("-")[0] and lang in self.languages() else None
 
     def _save(self, turn: Turn, stored: UserState | None) -> None:
         """Record first contact and what the platform told us; commands saved their own changes.
@@ -239,7 +262,7 @@ class Handler:
     def _dispatch(self, turn: Turn, text: str, first_contact: bool) -> list[Reply]:
         if turn.msg.action:
             return self._action(turn, text.strip())
-        command, args = self.parse_command(text)
+        command, args = self.parse_command(text, turn.lang)
         if command is not None:
             return self.commands[command](turn, args)
         folded = normalize(text)
@@ -248,37 +271,82 @@ class Handler:
         small = self._smalltalk(turn, folded)
         if small is not None:
             return small
+        if len(folded.split()) <= 8:
+            for press in self.typed_buttons:
+                action = press(turn, text)
+                if action is not None:
+                    pressed = dataclasses.replace(turn.msg, text=action, action=True)
+                    return self._action(dataclasses.replace(turn, msg=pressed), action)
         step = self._step_question(folded)
         if step is not None:
             return self._step(turn, str(step))
         return self.answer(turn, text)
 
-    def register(self, name: str, fn: CommandFn, *aliases: str) -> None:
-        """Add a command (extensions such as onboarding use this)."""
+    def register(self, name: str, fn: CommandFn, *aliases: str, accepts: Accepts = no_arguments) -> None:
+        """Add a command (extensions such as onboarding use this).
+
+        Args:
+            name: The command's name, also the English word that calls it; the catalogs give the
+                words of other languages (context ``command``).
+            fn: What the command does.
+            aliases: Words that are not in the catalogs (admin commands).
+            accepts: Whether a message's arguments fit the command; when they do not, the message is
+                a question (``plan a district event`` is not ``plan``).
+        """
         self.commands[name] = fn
-        self.aliases[name] = name
-        for alias in aliases:
-            self.aliases[fold(alias)] = name
+        self.accepts[name] = accepts
+        self._extra_aliases[name] = aliases
+        self._vocabulary = None
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        """The command words of every shipped language (built on first use)."""
+        if self._vocabulary is None:
+            translators = [self.translations.get(lang) for lang in self.languages()]
+            vocabulary = Vocabulary.build(translators, self._extra_aliases)
+            known = set(self.commands)
+            self._vocabulary = Vocabulary(
+                {k: v for k, v in vocabulary.aliases.items() if v in known},
+                vocabulary.arguments,
+                vocabulary.first_word,
+            )
+        return self._vocabulary
+
+    def languages(self) -> list[str]:
+        """The languages users can choose: those of the knowledge base."""
+        return sorted(set(self.kb.languages))
+
+    def command_word(self, t: Translator, name: str) -> str:
+        """The word for command ``name`` in ``t``'s language (``plan``, ``fait``)."""
+        return self.vocabulary.first_word.get(t.lang, {}).get(name, name)
 
     # ----------------------------------------------------------------- parsing
-    def parse_command(self, text: str) -> tuple[str | None, str]:
-        """``("step", "2")`` for ``/hoc step 2``, ``step 2`` or ``/step 2``; ``(None, text)`` otherwise."""
-        stripped = text.strip()
-        had_prefix = bool(_COMMAND_PREFIX.match(stripped))
-        if had_prefix:
-            stripped = _COMMAND_PREFIX.sub("", stripped, count=1)
-        else:
-            slash = _SLASH.match(stripped)
-            if slash:
-                stripped = stripped[1:]
-                stripped = re.sub(r"^(\w+)@\w+", r"\1", stripped)
+    def parse_command(self, text: str, lang: str = "en") -> tuple[str | None, str]:
+        """``("step", "2")`` for ``/hoc step 2``, ``étape 2`` or ``/step 2``; ``(None, text)`` otherwise.
+
+        A message is a command only when all of it parses as one: its first words name a command
+        and the rest fits that command's arguments. ``/hoc`` alone is ``help``; after ``/hoc``, text
+        that is not a command is a question.
+        """
+        stripped, had_prefix = strip_prefix(text)
         if not stripped:
             return ("help", "") if had_prefix else (None, text)
-        head, _, rest = stripped.partition(" ")
-        name = self.aliases.get(fold(head))
-        if name is None:
+        found = split_command(stripped, self.vocabulary.aliases)
+        if found is None or not self.accepts[found[0]](found[1], lang):
             return (None, stripped if had_prefix else text)
-        return name, rest.strip()
+        return found
+
+    def _typed_step_button(self, turn: Turn, text: str) -> str | None:
+        """The labels of the handler's own buttons typed as text: "All steps", "Show step 2"."""
+        typed = fold(text)
+        t = turn.t
+        if typed == fold(t.gettext("All steps")):
+            return "steps"
+        for number in range(1, 6):
+            for label in (t.gettext("Show step {number}"), t.gettext("Next: step {number}")):
+                if typed == fold(label.format(number=number)):
+                    return f"step:{number}"
+        return None
 
     def _step_question(self, folded: str) -> int | None:
         """``étape 3``, ``step 3 ?``, ``3단계``: a short question naming a step by its number."""
@@ -298,14 +366,18 @@ class Handler:
         if not words or len(words) > 6 or any(w not in SMALLTALK_WORDS for w in words):
             return None
         t = turn.t
+        plan = self.command_word(t, "plan")
+        text = None
         if any(w in THANKS_WORDS for w in words):
-            return [
-                Reply(
-                    t.gettext("You're welcome! Ask me anything else about the guide."),
-                    lang=turn.lang,
-                    kind="smalltalk",
-                )
-            ]
+            text = t.gettext("You're welcome! Ask me anything else about the guide.")
+        elif any(w in BYE_WORDS for w in words):
+            text = t.gettext("Goodbye! Come back whenever you like: type “{plan}” to see where you are.").format(
+                plan=plan
+            )
+        elif all(w in OK_WORDS for w in words):
+            text = t.gettext("Good. Type “{plan}” for your next step, or ask me a question.").format(plan=plan)
+        if text is not None:
+            return [Reply(text, lang=turn.lang, kind="smalltalk")]
         return [
             Reply(
                 t.gettext(
@@ -472,6 +544,9 @@ class Handler:
     def _step(self, turn: Turn, args: str) -> list[Reply]:
         t = turn.t
         arg = args.strip().rstrip(".?!").strip()
+        steps = parse_steps(arg, STEP_WORDS)
+        if steps is not None and len(steps) == 1:
+            arg = str(steps[0])
         if not arg:
             return [
                 Reply(
@@ -506,7 +581,7 @@ class Handler:
                     kind="error",
                 )
             ]
-        code = fold(wanted).replace(" ", "")
+        code = wanted.strip().lower().replace("_", "-")
         match = next((c for c in choices if c.lower() == code or c.lower() == code.split("-")[0]), None)
         if match is None:
             return [
@@ -542,6 +617,35 @@ class Handler:
                 kind="error",
             )
         ]
+
+
+def stored_lang(user: UserState, handler: Handler) -> str:
+    """The language ``user`` was answered in before this turn."""
+    return handler.translations.negotiate(
+        user.written_lang or user.locale_hint or handler.settings.default_locale, handler.settings.default_locale
+    )
+
+
+def step_numbers(args: str, lang: str) -> bool:
+    """``done 1 2 3``, and what was meant as step numbers (``done 9``, ``done two``): the command says
+    what is wrong. Several words that are not numbers (``next steps after the event``) are a question."""
+    words = args.split()
+    return len(words) <= 1 or parse_steps(args, STEP_WORDS) is not None or all(_numeric(w) for w in words)
+
+
+def _numeric(word: str) -> bool:
+    return any(ch.isdigit() for ch in word) or fold(word) in STEP_WORDS
+
+
+def _one_step(args: str, lang: str) -> bool:
+    """``step 2``, and a single word meant as a step number (``step 9``, ``step deux``)."""
+    return step_numbers(args, lang)
+
+
+def _one_word(args: str, lang: str) -> bool:
+    """``lang fr-CA``: nothing, or one short word."""
+    words = args.split()
+    return len(words) <= 1 and all(len(w) <= 20 for w in words)
 
 
 def fit_label(label: str, limit: int = MAX_BUTTON_LABEL) -> str:

@@ -140,7 +140,11 @@ SMALLTALK_WORDS: frozenset[str] = frozenset(
             thank thx ty gracias danke grazie obrigado obrigada bedankt dank tesekkurler tesekkur beaucoup
             much very lot you a vielen mille tante molto muito muchas hartelijk cok bye au revoir goodbye
             adios tschuss ciao tot ziens gorusuruz revoir bonne journee good morning afternoon evening day
-            top super cool parfait perfect great genial ok okay d accord
+            top super cool parfait perfect great genial ok okay d accord journee soiree arrivederci
+            adeus tchau hasta luego pronto later see ya cya doei dag hoscakal gule vale perfecto claro
+            va bene perfetto certo tudo bem beleza otimo perfeito prima gut alles klar goed oke tamam peki
+            anladim fine alright noted got it entendu okey
+            안녕히 계세요 가세요 잘가요 좋아요 네 알겠습니다 알겠어요 حسنا تمام طيب مع السلامة سلام
             안녕하세요 안녕 감사합니다 고맙습니다 감사해요 شكرا
             مرحبا اهلا السلام عليكم وعليكم"""
     )
@@ -150,6 +154,22 @@ THANKS_WORDS: frozenset[str] = frozenset(
     _words(
         """merci thanks thank thx ty gracias danke grazie obrigado obrigada bedankt dank tesekkurler
             tesekkur 감사합니다 고맙습니다 감사해요 شكرا"""
+    )
+)
+#: Words that mark the message as a goodbye.
+BYE_WORDS: frozenset[str] = frozenset(
+    _words(
+        """bye revoir goodbye adios tschuss tot ziens gorusuruz bonne journee soiree ciao arrivederci
+            adeus tchau hasta luego pronto later see ya cya doei dag hoscakal gule 안녕히 계세요 가세요
+            잘가요 مع السلامة سلام"""
+    )
+)
+#: Words that acknowledge: "ok", "d'accord", "parfait".
+OK_WORDS: frozenset[str] = frozenset(
+    _words(
+        """ok okay okey d accord entendu parfait super top cool great perfect fine alright noted got it
+            vale perfecto genial claro va bene perfetto certo tudo bem beleza otimo otimo perfeito prima
+            gut alles klar goed oke tamam peki anladim 좋아요 네 알겠습니다 알겠어요 حسنا تمام طيب"""
     )
 )
 

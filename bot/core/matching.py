@@ -75,6 +75,8 @@ _AFFIX_SIM = 0.8
 _HEAD_MIN = 5
 # How close another form of the same word counts (see text.variants).
 _VARIANT_SIM = 0.85
+#: Scripts that one shipped language alone is written in: a word of them says the language.
+_OWN_SCRIPTS = frozenset({"HANGUL", "ARABIC"})
 _CANDIDATES = 6
 # A letter or script found in this many languages or fewer counts towards detecting them.
 _DISTINCT_LANGS = 3
@@ -252,11 +254,33 @@ class Matcher:
         texts = (source.title, source.answer, *(link.label for link in source.links))
         return frozenset(tok for text in texts for tok in tokens(normalize(text), self._stop))
 
-    def detect_language(self, text: str) -> str | None:
-        """The language whose words, stop words and letters the text uses most, if one stands out."""
-        return self._detect(text, normalize(text).split())
+    def detect_language(self, text: str, *, sentence_words: int = 0) -> str | None:
+        """The language whose words, stop words and letters the text uses most, if one stands out.
+
+        With ``sentence_words``, only a clear verdict counts: text in a script of its own (Hangul,
+        Arabic), or a sentence of at least that many words where one language has at least three
+        votes and one and a half more than any other.
+        """
+        words = normalize(text).split()
+        ranked = self._votes(text, words)
+        if not ranked or (len(ranked) > 1 and ranked[0][1] == ranked[1][1]):
+            return None
+        if sentence_words:
+            if any(script_of(ch) in _OWN_SCRIPTS for ch in text[:MAX_INPUT_CHARS] if ch.isalpha()):
+                return ranked[0][0]
+            if len(words) < sentence_words or ranked[0][1] < 3:
+                return None
+            if len(ranked) > 1 and ranked[0][1] - ranked[1][1] < 1.5:
+                return None
+        return ranked[0][0]
 
     def _detect(self, raw: str, words: Sequence[str]) -> str | None:
+        ranked = self._votes(raw, words)
+        if not ranked or (len(ranked) > 1 and ranked[0][1] == ranked[1][1]):
+            return None
+        return ranked[0][0]
+
+    def _votes(self, raw: str, words: Sequence[str]) -> list[tuple[str, float]]:
         votes: dict[str, float] = defaultdict(float)
         for word in words:
             for lang, stop in STOPWORDS.items():
@@ -282,12 +306,7 @@ class Matcher:
                 if langs:
                     for lang in langs:
                         votes[lang] += 1.0 / len(langs)
-        if not votes:
-            return None
-        ranked = sorted(votes.items(), key=lambda kv: (-kv[1], kv[0]))
-        if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
-            return None
-        return ranked[0][0]
+        return sorted(votes.items(), key=lambda kv: (-kv[1], kv[0]))
 
     def scores(self, text: str) -> list[tuple[str, float]]:
         """Every candidate entry with its score, best first."""

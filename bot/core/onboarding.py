@@ -8,7 +8,9 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from bot.core.handler import Handler, Turn, fit_label
+from bot.core.commands import parse_steps
+from bot.core.handler import Handler, Turn, fit_label, step_numbers
+from bot.core.lexicon import STEP_WORDS
 from bot.core.messages import Button, Link, Reply
 from bot.core.ports import Calendar, Reminder, Translator, UserState
 from bot.core.schedule import (
@@ -22,7 +24,39 @@ from bot.core.schedule import (
 )
 from bot.core.text import fold
 
-_STEP_ARG = re.compile(r"(?:^|\s)(?:step|etape|paso|schritt|passo|etapa|stap|adim)?\s*([1-5])\s*$")
+
+def _split_step(text: str) -> tuple[int | None, str]:
+    """``demain 9h étape 2`` -> ``(2, "demain 9h")``: the step a reminder names, and the rest as typed."""
+    words = text.split()
+    for i, word in enumerate(words):
+        folded = fold(word)
+        if folded.startswith("ال"):  # Arabic article: "الخطوة 2"
+            folded = folded[2:]
+        if folded in STEP_WORDS and i + 1 < len(words) and words[i + 1].rstrip(".,!?") in {"1", "2", "3", "4", "5"}:
+            return int(words[i + 1].rstrip(".,!?")), " ".join(words[:i] + words[i + 2 :])
+        glued = re.fullmatch(r"([1-5])(\S+)", folded)
+        if glued and glued.group(2) in STEP_WORDS:  # "2단계"
+            return int(glued.group(1)), " ".join(words[:i] + words[i + 1 :])
+    return None, text
+
+
+#: The "Keep 23:00" button: the UTC moment asked for, the step (0: none), the reminder it replaces.
+_KEEP_ACTION = re.compile(r"(\d{8}T\d{4}) ([0-5]) (\d{1,12})")
+
+
+def _never(args: str, lang: str) -> bool:
+    """A command that only a button calls."""
+    return False
+
+
+def _zone_words(args: str, lang: str) -> bool:
+    """``tz Europe/Paris``, ``tz UTC+1``, ``tz new york``: up to three words."""
+    return len(args.split()) <= 3
+
+
+def _numbers(args: str, lang: str) -> bool:
+    """``cancel 2``: nothing, a number, or one word meant as one (``cancel abc`` gets told how)."""
+    return len(args.split()) <= 1 or bool(re.fullmatch(r"\s*(?:n°|no|#)?\s*\d{1,12}\s*[.!]?\s*", args.lower()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,19 +83,68 @@ class Onboarding:
         self.h = handler
         self.calendar = calendar
         self.settings = settings
-        handler.register("plan", self.plan, "checklist", "progression", "progress")
-        handler.register("done", self.done, "fait", "fini")
-        handler.register("undo", self.undo, "annuler-etape", "defaire")
-        handler.register("next", self.next, "suivant", "prochaine", "suite")
-        handler.register("reset", self.reset, "recommencer")
-        handler.register("date", self.date, "evenement")
-        handler.register("tz", self.tz, "fuseau", "timezone")
-        handler.register("remind", self.remind, "rappelle", "rappel", "rappelle-moi")
-        handler.register("reminders", self.reminders, "rappels")
-        handler.register("cancel", self.cancel, "annuler")
-        handler.register("forget", self.forget, "oublie", "oublier", "effacer")
+        handler.register("plan", self.plan)
+        handler.register("done", self.done, accepts=step_numbers)
+        handler.register("undo", self.undo, accepts=step_numbers)
+        handler.register("next", self.next)
+        handler.register("reset", self.reset, accepts=self._accepts_confirm)
+        handler.register("date", self.date, accepts=self._accepts_date)
+        handler.register("tz", self.tz, accepts=_zone_words)
+        handler.register("remind", self.remind, accepts=self._accepts_when)
+        handler.register("reminders", self.reminders, accepts=self._accepts_switch)
+        handler.register("cancel", self.cancel, accepts=_numbers)
+        handler.register("keep", self.keep, accepts=_never)
+        handler.register("forget", self.forget, accepts=self._accepts_confirm)
+        handler.typed_buttons.append(self._typed_button)
         handler.help_lines.append(self._help_lines)
         handler.welcome = self.welcome
+
+    # ----------------------------------------------------------------- what the commands accept
+    def _accepts_confirm(self, args: str, lang: str) -> bool:
+        """``reset``, ``forget me``: nothing more, or ``yes``."""
+        return not args.strip() or self.h.vocabulary.argument(args) == "confirm"
+
+    def _accepts_switch(self, args: str, lang: str) -> bool:
+        """``reminders``, ``reminders off``."""
+        return not args.strip() or self.h.vocabulary.argument(args) in {"on", "off"}
+
+    def _accepts_date(self, args: str, lang: str) -> bool:
+        """A date the calendar reads, or a short text with a number in it (a date mistyped)."""
+        if not args.strip():
+            return True
+        if len(args.split()) <= 3 or (any(ch.isdigit() for ch in args) and len(args.split()) <= 5):
+            return True  # "date n'importe quoi" gets told how to write a date
+        value, error = self.calendar.parse_date(args, lang, self.h.clock.now().date())
+        return value is not None or error in {"past", "too_far"}
+
+    def _accepts_when(self, args: str, lang: str) -> bool:
+        """A moment the calendar reads (with or without a step), or a short text with a number in it."""
+        if not args.strip():
+            return True
+        rest = _split_step(args)[1]
+        if not rest or len(args.split()) <= 3 or (any(ch.isdigit() for ch in args) and len(args.split()) <= 6):
+            return True
+        value, error = self.calendar.parse_when(rest, lang, self.h.clock.now(), self.settings.default_tz)
+        return value is not None or error in {"past", "too_far"}
+
+    def _typed_button(self, turn: Turn, text: str) -> str | None:
+        """A zone name, or the label of one of the plan's buttons, typed instead of pressed."""
+        name = text.strip()
+        if "/" in name and " " not in name and self.calendar.is_valid_timezone(name):
+            return f"tz:{name}"
+        typed = fold(text)
+        t = turn.t
+        upcoming = next_step(set(self._user(turn).steps_done)) or 5
+        if typed == fold(t.gettext("See my plan")):
+            return "plan"
+        if typed == fold(t.gettext("Remind me")):
+            return f"remind:{upcoming}"
+        for number in STEPS:
+            if typed == fold(t.gettext("Mark step {number} done").format(number=number)):
+                return f"done:{number}"
+            if typed == fold(t.gettext("Undo step {number}").format(number=number)):
+                return f"undo:{number}"
+        return None
 
     # ----------------------------------------------------------------- helpers
     def _user(self, turn: Turn) -> UserState:
@@ -198,35 +281,36 @@ class Onboarding:
         """``plan``."""
         return [self.checklist(turn, self._user(turn))]
 
-    def _step_arg(self, turn: Turn, args: str, example: str) -> int | list[Reply]:
-        match = _STEP_ARG.search(fold(args))
-        if match is None:
-            return [self._reply(turn, example, "error")]
-        return int(match.group(1))
-
     def done(self, turn: Turn, args: str) -> list[Reply]:
-        """``done N``: mark a step done and replan."""
-        step = self._step_arg(
-            turn, args, turn.t.gettext("Which step is done? Type a number from 1 to 5, for example: done 2")
-        )
-        if isinstance(step, list):
-            return step
+        """``done N``, ``done 1 2 3``, ``done 1-3``: mark steps done and replan."""
+        steps = parse_steps(args, STEP_WORDS)
+        if steps is None:
+            return [
+                self._reply(
+                    turn, turn.t.gettext("Which step is done? Type a number from 1 to 5, for example: done 2"), "error"
+                )
+            ]
         user = self._user(turn)
-        if step not in user.steps_done:
-            user = dataclasses.replace(user, steps_done={**user.steps_done, step: self.h.clock.now()})
+        new = {step: self.h.clock.now() for step in steps if step not in user.steps_done}
+        if new:
+            user = dataclasses.replace(user, steps_done={**user.steps_done, **new})
             self._save_and_replan(user)
         return [self.checklist(turn, user, replace=turn.msg.action)]
 
     def undo(self, turn: Turn, args: str) -> list[Reply]:
-        """``undo N``: mark a step not done and replan."""
-        step = self._step_arg(
-            turn, args, turn.t.gettext("Which step is not done? Type a number from 1 to 5, for example: undo 2")
-        )
-        if isinstance(step, list):
-            return step
+        """``undo N``, ``undo 1 2``: mark steps not done and replan."""
+        steps = parse_steps(args, STEP_WORDS)
+        if steps is None:
+            return [
+                self._reply(
+                    turn,
+                    turn.t.gettext("Which step is not done? Type a number from 1 to 5, for example: undo 2"),
+                    "error",
+                )
+            ]
         user = self._user(turn)
-        if step in user.steps_done:
-            user = dataclasses.replace(user, steps_done={k: v for k, v in user.steps_done.items() if k != step})
+        if any(step in user.steps_done for step in steps):
+            user = dataclasses.replace(user, steps_done={k: v for k, v in user.steps_done.items() if k not in steps})
             self._save_and_replan(user)
         return [self.checklist(turn, user, replace=turn.msg.action)]
 
@@ -247,7 +331,7 @@ class Onboarding:
 
     def reset(self, turn: Turn, args: str) -> list[Reply]:
         """``reset``: all steps back to not done (asks first)."""
-        if fold(args) not in {"confirm", "yes", "oui"}:
+        if self.h.vocabulary.argument(args) != "confirm":
             t = turn.t
             return [
                 self._reply(
@@ -326,7 +410,11 @@ class Onboarding:
         return [self._reply(turn, text, "tz", buttons=(Button("plan", fit_label(t.gettext("See my plan"))),))]
 
     # ----------------------------------------------------------------- reminders
-    def remind(self, turn: Turn, args: str) -> list[Reply]:
+    def keep(self, turn: Turn, args: str) -> list[Reply]:
+        """The "Keep 23:00" button: the reminder at the time asked for, quiet hours or not."""
+        return self.remind(turn, args, keep=True)
+
+    def remind(self, turn: Turn, args: str, *, keep: bool = False) -> list[Reply]:
         """``remind <when> [step N]``, or the "Remind me" button (``remind:N``: tomorrow morning)."""
         t = turn.t
         user = self._user(turn)
@@ -334,13 +422,25 @@ class Onboarding:
         folded = fold(args)
         step: int | None = None
         when_text = args
-        match = re.search(r"(?:step|etape|paso|schritt|passo|etapa|stap|adim)\s*([1-5])\b", folded)
-        if match:
-            step = int(match.group(1))
-            when_text = folded[: match.start()] + folded[match.end() :]
+        moved_from: dt.datetime | None = None
+        kept = _KEEP_ACTION.fullmatch(args.strip()) if keep else None
+        if keep and kept is None:
+            return [
+                self._reply(turn, t.gettext("That button is no longer valid. Here are the topics I know:"), "error")
+            ]
+        named_step, rest = _split_step(args)
+        if kept is not None:
+            # "Keep 23:00": the time the user asked for, inside the quiet hours.
+            step = int(kept.group(2)) or None
+            moment = dt.datetime.strptime(kept.group(1), "%Y%m%dT%H%M").replace(tzinfo=dt.UTC)
+            when_text = ""
+        elif named_step is not None:
+            step, when_text = named_step, rest
         elif turn.msg.action and folded.isdecimal() and len(folded) == 1 and 1 <= int(folded) <= 5:
             step, when_text = int(folded), ""
-        if not when_text.strip():
+        if kept is not None:
+            self.h.store.cancel_reminder(turn.key, int(kept.group(3)))
+        elif not when_text.strip():
             if not turn.msg.action:
                 return [
                     self._reply(
@@ -367,7 +467,10 @@ class Onboarding:
                         "remind in 2 days, remind monday step 2"
                     )
                 return [self._reply(turn, text, "error")]
-            moment = adjust_manual(value.astimezone(ZoneInfo(tz)), self.settings.policy).astimezone(dt.UTC)
+            asked = value.astimezone(ZoneInfo(tz))
+            moment = adjust_manual(asked, self.settings.policy).astimezone(dt.UTC)
+            if moment != value:
+                moved_from = value
         if self.h.store.count_pending(turn.key) >= self.settings.max_pending:
             return [
                 self._reply(
@@ -384,23 +487,43 @@ class Onboarding:
             self.h.store.save_user(dataclasses.replace(user, welcomed=True))
         reminder = self.h.store.add_reminder(turn.key, user.chat or turn.msg.chat, step, moment)
         when = t.format_datetime(moment.astimezone(ZoneInfo(tz)))
-        text = t.gettext("Reminder n°{id} set for {when}.").format(id=reminder.id, when=when)
+        text = t.gettext("Reminder n°{id} set for {when}.").format(id=self._number_of(turn, reminder.id), when=when)
+        buttons: tuple[Button, ...] = ()
+        if moved_from is not None:
+            policy = self.settings.policy
+            asked_local = moved_from.astimezone(ZoneInfo(tz))
+            text += " " + t.gettext(
+                "You asked for {asked}, which is during the quiet hours ({start}–{end}): "
+                "I moved it to the morning. To keep your time, press the button."
+            ).format(
+                asked=t.format_datetime(asked_local),
+                start=policy.quiet_start.strftime("%H:%M"),
+                end=policy.quiet_end.strftime("%H:%M"),
+            )
+            label = t.gettext("Keep {time}").format(time=asked_local.strftime("%H:%M"))
+            keep_id = f"{moved_from:%Y%m%dT%H%M} {step or 0} {reminder.id}"
+            buttons = (Button(f"keep:{keep_id}", fit_label(label)),)
         if not user.reminders_enabled:
             text += " " + t.gettext("Your reminders are paused: type “reminders on” to receive it.")
-        return [self._reply(turn, text, "remind")]
+        return [self._reply(turn, text, "remind", buttons=buttons)]
+
+    def _number_of(self, turn: Turn, reminder_id: int) -> int:
+        """The number the user sees for a reminder: its place in their list of pending reminders."""
+        pending = self.h.store.list_reminders(turn.key, status="pending")
+        return next((i for i, r in enumerate(pending, start=1) if r.id == reminder_id), len(pending))
 
     def reminders(self, turn: Turn, args: str) -> list[Reply]:
         """``reminders``, ``reminders off``, ``reminders on``."""
         t = turn.t
         user = self._user(turn)
-        switch = fold(args)
-        if switch in {"off", "stop", "pause", "non", "desactiver"}:
+        switch = self.h.vocabulary.argument(args) if args.strip() else ""
+        if switch == "off":
             user = dataclasses.replace(user, reminders_enabled=False)
             self.h.store.save_user(dataclasses.replace(user, welcomed=True))
             self.h.store.set_reminders_enabled(user.key, False)
             self.replan(user)
             return [self._reply(turn, t.gettext("Reminders paused. Type “reminders on” to resume them."), "reminders")]
-        if switch in {"on", "start", "oui", "activer", "resume"}:
+        if switch == "on":
             user = dataclasses.replace(user, reminders_enabled=True)
             self.h.store.save_user(dataclasses.replace(user, welcomed=True))
             self.h.store.set_reminders_enabled(user.key, True)
@@ -419,13 +542,13 @@ class Onboarding:
         if not pending:
             text = t.gettext("You have no pending reminder.")
         else:
-            lines = [self._reminder_line(t, r, zone, turn) for r in pending]
+            lines = [self._reminder_line(t, n, r, zone, turn) for n, r in enumerate(pending, start=1)]
             text = "\n".join(lines) + "\n" + t.gettext("Cancel one with: cancel N")
         if not user.reminders_enabled:
             text += "\n" + t.gettext("Your reminders are paused: type “reminders on” to receive them.")
         return [self._reply(turn, text, "reminders", title=t.gettext("Your reminders"))]
 
-    def _reminder_line(self, t: Translator, r: Reminder, zone: ZoneInfo, turn: Turn) -> str:
+    def _reminder_line(self, t: Translator, number: int, r: Reminder, zone: ZoneInfo, turn: Turn) -> str:
         when = t.format_datetime(r.due_at.astimezone(zone))
         if r.step == AFTER_STEP:
             what = t.gettext("after the Hour of Code")
@@ -433,10 +556,10 @@ class Onboarding:
             what = t.gettext("step {number}: {title}").format(number=r.step, title=self._step_title(turn, r.step))
         else:
             what = t.gettext("your plan")
-        return t.gettext("n°{id} — {when} — {what}").format(id=r.id, when=when, what=what)
+        return t.gettext("n°{id} — {when} — {what}").format(id=number, when=when, what=what)
 
     def cancel(self, turn: Turn, args: str) -> list[Reply]:
-        """``cancel N``: cancel reminder n°N."""
+        """``cancel N``: cancel the N-th reminder of the user's list."""
         t = turn.t
         digits = re.sub(r"[^0-9]", "", args)
         if not digits or len(digits) > 12:
@@ -447,12 +570,14 @@ class Onboarding:
                     "error",
                 )
             ]
-        if self.h.store.cancel_reminder(turn.key, int(digits)):
-            return [self._reply(turn, t.gettext("Reminder n°{id} cancelled.").format(id=int(digits)), "cancel")]
+        number = int(digits)
+        pending = self.h.store.list_reminders(turn.key, status="pending")
+        if 1 <= number <= len(pending) and self.h.store.cancel_reminder(turn.key, pending[number - 1].id):
+            return [self._reply(turn, t.gettext("Reminder n°{id} cancelled.").format(id=number), "cancel")]
         return [
             self._reply(
                 turn,
-                t.gettext("You have no pending reminder n°{id}. Type “reminders” to see them.").format(id=int(digits)),
+                t.gettext("You have no pending reminder n°{id}. Type “reminders” to see them.").format(id=number),
                 "error",
             )
         ]
@@ -461,7 +586,7 @@ class Onboarding:
     def forget(self, turn: Turn, args: str) -> list[Reply]:
         """``forget me``: erase everything about the user, after a confirmation button."""
         t = turn.t
-        if fold(args) == "confirm" and turn.msg.action:
+        if self.h.vocabulary.argument(args) == "confirm" and turn.msg.action:
             self.h.store.delete_user(turn.key)
             return [self._reply(turn, t.gettext("Done: I erased everything I kept about you."), "forget", replace=True)]
         return [
@@ -505,7 +630,7 @@ class Onboarding:
             buttons.insert(0, Button(f"done:{reminder.step}", fit_label(label)))
         if entry is not None:
             code, content = entry.best(t.lang, self.h.settings.default_locale)
-            locale = (user.locale or user.locale_hint or code) if user else code
+            locale = (user.locale or user.written_lang or user.locale_hint or code) if user else code
             links = self.h.links_for(content, locale if locale.lower().startswith(code.lower()) else code)
         return Reply(
             text,

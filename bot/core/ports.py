@@ -39,6 +39,10 @@ class Translator(Protocol):
         """Translate with the plural form for ``n``."""
         ...
 
+    def pgettext(self, context: str, message: str) -> str:
+        """Translate ``message`` in ``context`` (command words are in context ``command``)."""
+        ...
+
     def format_date(self, value: dt.date) -> str:
         """A date as people of this locale write it in full."""
         ...
@@ -82,6 +86,8 @@ class UserState:
         chat: Where reminders go.
         locale: The language the user chose with ``lang`` (None: follow the platform's hint).
         locale_hint: The locale the platform last reported.
+        written_lang: The language of the user's last whole sentence, when it differed from the one
+            they were answered in (None: none seen); it comes before the platform's hint.
         tz: IANA time zone chosen by the user or reported by the platform.
         tz_chosen: True once the user set ``tz`` themselves.
         event_date: The date of the user's event (None: the configured default).
@@ -95,6 +101,7 @@ class UserState:
     chat: str = ""
     locale: str | None = None
     locale_hint: str | None = None
+    written_lang: str | None = None
     tz: str | None = None
     tz_chosen: bool = False
     event_date: dt.date | None = None

@@ -41,7 +41,7 @@ def test_wheel_carries_knowledge_locales_and_migrations(tmp_path: Path) -> None:
     for lang in ("fr", "en", "ar", "ko"):
         assert f"bot/_data/locales/{lang}/LC_MESSAGES/messages.po" in names
     assert "bot/_data/locales/formats.json" in names
-    assert any(n.startswith("bot/store/migrations/versions/0002") for n in names)
+    assert any(n.startswith("bot/store/migrations/versions/0003") for n in names)
 
 
 def test_ask_imports_no_platform_sdk_nor_sqlalchemy(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import func, inspect, select, text
 
 from bot.core.ports import Store, UserKey, UserState
 from bot.store import engine as engine_module
-from bot.store.engine import make_engine, open_store, upgrade
+from bot.store.engine import HEAD_REVISION, make_engine, open_store, upgrade
 from bot.store.memory import MemoryStore
 from bot.store.sql import SqlStore, events, metadata, reminders, steps, users
 
@@ -434,7 +434,7 @@ def _check_fresh_migration(url: str) -> None:
                 "events",
                 "questions",
             }
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == HEAD_REVISION
             # The migration builds exactly the tables the code declares.
             assert compare_metadata(MigrationContext.configure(conn), metadata) == []
     finally:

@@ -151,7 +151,9 @@ def test_catalog_compiles(po: Path) -> None:
     compiled = gettext.GNUTranslations(buf)
     translated = [m for m in catalog if m.id and isinstance(m.id, str)]
     assert translated
-    assert all(compiled.gettext(m.id) == m.string for m in translated)
+    assert all(
+        (compiled.pgettext(m.context, m.id) if m.context else compiled.gettext(m.id)) == m.string for m in translated
+    )
 
 
 def test_template_is_up_to_date_with_the_code(template: dict[Key, Message]) -> None:
@@ -181,8 +183,23 @@ def test_template_is_up_to_date_with_the_code(template: dict[Key, Message]) -> N
 def test_english_catalog_repeats_the_source_text() -> None:
     # The code is written in English: an English msgstr that differs means the code should change.
     catalog = _read(LOCALES / "en" / "LC_MESSAGES" / "messages.po", "en")
-    differing = [m.id for m in catalog if m.id and _forms(m.string) != _forms(m.id)]
+    differing = [m.id for m in catalog if m.id and not m.context and _forms(m.string) != _forms(m.id)]
     assert not differing, f"edit the English text in the code instead: {differing}"
+    # Command words are lists of aliases: the first is the command's own name.
+    commands = [m for m in catalog if m.context == "command"]
+    assert commands
+    misnamed = [m.id for m in commands if str(m.string).split(",")[0].strip() != m.id]
+    assert not misnamed, f"the English words of a command start with its name: {misnamed}"
+
+
+@pytest.mark.parametrize("po", CATALOGS, ids=_lang)
+def test_every_command_has_words_in_every_language(po: Path) -> None:
+    catalog = _read(po, _lang(po))
+    commands = {m.id: str(m.string) for m in catalog if m.context == "command"}
+    assert {"help", "steps", "step", "plan", "done", "date", "remind", "reminders", "cancel", "forget me"} <= set(
+        commands
+    )
+    assert all(value.strip(" ,") for value in commands.values())
 
 
 def test_french_renderings_other_tests_rely_on() -> None:

@@ -324,7 +324,14 @@ def test_handler_questions_are_not_sample_questions(kb: KnowledgeBase) -> None:
 def test_a_question_is_answered_in_its_language_with_its_country_links(lang: str) -> None:
     h = Harness(store=MemoryStore())
     h.meet()
-    [reply] = h.send(HANDLER_QUESTIONS[lang])
+    *notices, reply = h.send(HANDLER_QUESTIONS[lang])
+    if lang != "fr":
+        # Met in French (the default), then a whole question in another language: it says it switches.
+        [notice] = notices
+        assert notice.kind == "notice"
+        assert notice.lang == lang
+    else:
+        assert not notices
     assert reply.kind == "answer", reply
     assert reply.topic == "district-event"
     assert reply.lang == lang

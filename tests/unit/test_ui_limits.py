@@ -216,6 +216,8 @@ def _id_values(kb: KnowledgeBase) -> dict[str, list[str]]:
         "done:": steps,
         "undo:": steps,
         "remind:": steps,
+        # "Keep 23:00": the moment asked for (UTC), the step (0: none), the reminder it replaces.
+        "keep:": [f"20261205T2300 {step} 999999999999" for step in range(6)],
     }
 
 
