@@ -262,6 +262,13 @@ class Handler:
     def _dispatch(self, turn: Turn, text: str, first_contact: bool) -> list[Reply]:
         if turn.msg.action:
             return self._action(turn, text.strip())
+        if len(text.split()) <= 8:
+            # A button's label typed as text does what the button does ("Remind me", "Europe/Paris").
+            for press in self.typed_buttons:
+                action = press(turn, text)
+                if action is not None:
+                    pressed = dataclasses.replace(turn.msg, text=action, action=True)
+                    return self._action(dataclasses.replace(turn, msg=pressed), action)
         command, args = self.parse_command(text, turn.lang)
         if command is not None:
             return self.commands[command](turn, args)
@@ -271,12 +278,6 @@ class Handler:
         small = self._smalltalk(turn, folded)
         if small is not None:
             return small
-        if len(folded.split()) <= 8:
-            for press in self.typed_buttons:
-                action = press(turn, text)
-                if action is not None:
-                    pressed = dataclasses.replace(turn.msg, text=action, action=True)
-                    return self._action(dataclasses.replace(turn, msg=pressed), action)
         step = self._step_question(folded)
         if step is not None:
             return self._step(turn, str(step))

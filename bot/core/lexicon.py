@@ -139,7 +139,7 @@ SMALLTALK_WORDS: frozenset[str] = frozenset(
         """bonjour salut coucou bonsoir hello hi hey hola hallo ciao ola ola merhaba selam merci thanks
             thank thx ty gracias danke grazie obrigado obrigada bedankt dank tesekkurler tesekkur beaucoup
             much very lot you a vielen mille tante molto muito muchas hartelijk cok bye au revoir goodbye
-            adios tschuss ciao tot ziens gorusuruz revoir bonne journee good morning afternoon evening day
+            adios tschuss tot ziens gorusuruz revoir bonne journee good morning afternoon evening day
             top super cool parfait perfect great genial ok okay d accord journee soiree arrivederci
             adeus tchau hasta luego pronto later see ya cya doei dag hoscakal gule vale perfecto claro
             va bene perfetto certo tudo bem beleza otimo perfeito prima gut alles klar goed oke tamam peki
@@ -159,7 +159,7 @@ THANKS_WORDS: frozenset[str] = frozenset(
 #: Words that mark the message as a goodbye.
 BYE_WORDS: frozenset[str] = frozenset(
     _words(
-        """bye revoir goodbye adios tschuss tot ziens gorusuruz bonne journee soiree ciao arrivederci
+        """bye revoir goodbye adios tschuss tot ziens gorusuruz bonne journee soiree arrivederci
             adeus tchau hasta luego pronto later see ya cya doei dag hoscakal gule 안녕히 계세요 가세요
             잘가요 مع السلامة سلام"""
     )
