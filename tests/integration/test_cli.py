@@ -266,3 +266,44 @@ def test_bad_configuration_exits_2_naming_the_variable(cli: Cli, name: str, valu
     _no_traceback(proc)
     assert name in proc.stderr
     assert value in proc.stderr
+
+
+# ----------------------------------------------------------------------------- a newcomer's first hour
+
+
+def test_version(cli: Cli) -> None:
+    out = _ok(cli.run("--version"))
+    assert out.startswith("hoc-bot ")
+    assert any(ch.isdigit() for ch in out)
+
+
+def test_ask_json_names_commands_and_small_talk(cli: Cli) -> None:
+    lines = ["plan", "merci", "au revoir", "aide", "comment recruter des écoles ?"]
+    out = _ok(cli.run("ask", "--json", stdin="\n".join(lines) + "\n"))
+    decisions = [json.loads(line)["decision"] for line in out.splitlines() if line.strip()]
+    assert decisions[:4] == ["command", "smalltalk", "smalltalk", "command"]
+    assert decisions[4] == "answer"
+
+
+def test_reminders_list_has_a_header_and_names_what_comes_after(cli: Cli) -> None:
+    # The plan's automatic reminders include the one after the event.
+    _ok(cli.run("chat", "--user", "dan", "--lang", "fr", stdin="date 2027-01-20\n"))
+    table = _ok(cli.run("reminders", "list"))
+    header, *rows = table.splitlines()
+    assert header.split() == ["id", "due", "(UTC)", "platform", "what", "kind"]
+    assert any("what comes after" in row for row in rows)
+    assert not any("step 0" in row for row in rows)
+
+
+def test_a_console_reminder_button_does_what_it_says(cli: Cli) -> None:
+    # A reminder for step 3 falls due while chatting: its first button ticks step 3 off.
+    _ok(cli.run("chat", "--user", "eve", "--lang", "fr", stdin="rappel demain 10h étape 3\n"))
+    with sqlite3.connect(cli.db) as conn:
+        due = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2)).strftime("%Y-%m-%d %H:%M:%S.000000")
+        assert conn.execute("UPDATE reminders SET due_at = ?", (due,)).rowcount == 1
+    out = _ok(cli.run("chat", "--user", "eve", "--lang", "fr", stdin="1\nplan\n"))
+    reminder = out[out.index("⏰") :]
+    assert "[1] Marquer l’étape 3 comme terminée" in reminder
+    plan = out[out.rindex("== Votre plan") :]
+    assert "✅ 3." in plan
+    assert "⬜ 1." in plan

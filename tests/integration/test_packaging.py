@@ -62,3 +62,37 @@ def test_ask_imports_no_platform_sdk_nor_sqlalchemy(tmp_path: Path) -> None:
     result = json.loads(proc.stdout)
     assert result["answer"]["topic"] == "recruit-schools"
     assert result["heavy"] == []
+
+
+def test_the_lock_installs_into_a_fresh_virtualenv_and_the_console_answers(tmp_path: Path) -> None:
+    """The README's first command, in a new virtualenv: install from the lock, then chat once."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    install = subprocess.run(
+        [*pip, "-r", str(REPO / "requirements.txt")], capture_output=True, text=True, timeout=600, check=False
+    )
+    assert install.returncode == 0, install.stderr[-3000:]
+    project = subprocess.run(
+        [*pip, "--no-deps", str(REPO)], capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path
+    )
+    assert project.returncode == 0, project.stderr[-3000:]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOC_") and k not in {"DATABASE_URL", "PYTHONPATH"}}
+    chat = subprocess.run(
+        [str(venv / "bin" / "hoc-bot"), "chat"],
+        input="comment recruter des écoles ?\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert chat.returncode == 0, chat.stderr
+    assert "Traceback" not in chat.stderr
+    assert "Recruter des écoles locales" in chat.stdout
+    assert (tmp_path / "hoc-bot.sqlite3").exists()
+    version = subprocess.run(
+        [str(venv / "bin" / "hoc-bot"), "--version"], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert version.stdout.startswith("hoc-bot ")
