@@ -19,7 +19,8 @@ def render(reply: Reply, first_choice: int = 1) -> str:
     if reply.text:
         parts.append(reply.text)
     for link in reply.links:
-        parts.append(f"  → {link.label}: {link.url}")
+        note = f" {link.note}" if link.note else ""
+        parts.append(f"  → {link.label}{note}: {link.url}")
     for i, button in enumerate(reply.buttons, start=first_choice):
         parts.append(f"  [{i}] {button.label}")
     return "\n".join(parts)

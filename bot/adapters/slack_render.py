@@ -80,12 +80,13 @@ def safe_url(url: str) -> str | None:
 
 
 def link(item: Link) -> str:
-    """A link as ``<url|label>``; the label alone when the URL cannot be linked."""
+    """A link as ``<url|label>``, then its note; the label alone when the URL cannot be linked."""
     label = escape(item.label).replace("|", "¦").strip() or escape(item.url)
+    note = f" {escape(item.note.strip())}" if item.note.strip() else ""
     url = safe_url(item.url)
     if url is None:
-        return label
-    return f"<{url}|{label}>"
+        return label + note
+    return f"<{url}|{label}>{note}"
 
 
 def utf16_len(text: str) -> int:

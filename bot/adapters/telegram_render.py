@@ -52,6 +52,7 @@ class _Line:
     text: str
     kind: str = "text"
     url: str = ""
+    note: str = ""
 
 
 def escape(text: str) -> str:
@@ -153,7 +154,7 @@ def render(
         if any(line.text.strip() for line in lines):
             paragraphs.append(lines)
     if reply.links:
-        paragraphs.append([_Line(link.label, "link", link.url) for link in reply.links])
+        paragraphs.append([_Line(link.label, "link", link.url, link.note.strip()) for link in reply.links])
     chunks = _pack(paragraphs, rtl, markup, limit)
     rows = keyboard(reply.buttons, encode)
     if not chunks and rows:
@@ -163,14 +164,15 @@ def render(
 
 def _line(line: _Line, rtl: bool, markup: bool) -> str:
     prefix = RLM if rtl else ""
+    note = f" {line.note}" if line.note else ""
     if not markup:
         if line.kind == "link":
-            return f"{prefix}• {line.text}: {line.url}"
+            return f"{prefix}• {line.text}{note}: {line.url}"
         return prefix + line.text
     if line.kind == "bold":
         return f"{prefix}<b>{escape(line.text)}</b>"
     if line.kind == "link":
-        return f'{prefix}• <a href="{html.escape(line.url, quote=True)}">{escape(line.text)}</a>'
+        return f'{prefix}• <a href="{html.escape(line.url, quote=True)}">{escape(line.text)}</a>{escape(note)}'
     return prefix + escape(line.text)
 
 
@@ -211,7 +213,8 @@ def _cut(line: _Line, rtl: bool, markup: bool, limit: int) -> list[str]:
     """A line too long for one message, cut between words (inside a word only when it must)."""
     if line.kind == "link":
         # A link longer than a message cannot be shown as one; show its text and address plainly.
-        line = _Line(f"{line.text}: {line.url}")
+        note = f" {line.note}" if line.note else ""
+        line = _Line(f"{line.text}{note}: {line.url}")
     overhead = utf16_len(_line(_Line("", line.kind), rtl, markup))
     budget = limit - overhead
     pieces: list[str] = []

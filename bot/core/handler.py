@@ -443,12 +443,23 @@ class Handler:
         )
 
     def links_for(self, content: Content, locale: str) -> tuple[Link, ...]:
-        """The links of ``content`` resolved for ``locale`` and the district's country."""
+        """The links of ``content`` resolved for ``locale`` and the district's country.
+
+        A link to a page only in English (for a reader of another language), or only for the United
+        States (for a reader elsewhere), carries a note saying so in the language of ``locale``.
+        """
         out = []
+        t: Translator | None = None
         for ref in content.links:
             url = self.kb.links.url_of(ref, locale, self.settings.country)
-            if url:
-                out.append(Link(ref.label, url))
+            if not url:
+                continue
+            note = ""
+            restriction = self.kb.links.restriction(ref, locale, self.settings.country)
+            if restriction is not None:
+                t = t or self.translations.get(self.translations.negotiate(locale, self.settings.default_locale))
+                note = t.gettext("(English only)") if restriction == "english" else t.gettext("(U.S. only)")
+            out.append(Link(ref.label, url, note))
         return tuple(out)
 
     def _clarify(self, turn: Turn, match: Match) -> Reply:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 #: The fixed entry ids, in the order the guide presents them.
 ENTRY_IDS: tuple[str, ...] = (
@@ -40,9 +41,9 @@ class Content:
     """One language's version of an entry.
 
     Attributes:
-        title: Short title.
-        answer: The answer text (plain text; link labels appear in it as words).
-        links: Links to show with the answer.
+        title: Short title (the curated ``title_fixed`` when there is one).
+        answer: The answer text (plain text; link labels appear in it as words; ``answer_fixed`` first).
+        links: Links to show with the answer (labels from ``labels_fixed`` first).
         questions: Curated sample questions, as coordinators type them.
         keywords: Curated synonyms and keywords.
         fallback: Language whose text was used where the guide was left untranslated.
@@ -83,9 +84,17 @@ class LinkTable:
     Attributes:
         site: Base URL of the site, without trailing slash.
         paths: Placeholder key -> site path template (``/{country}[/{lang}]/how-to``).
-        urls: Placeholder key -> absolute URL.
+        urls: Placeholder key -> absolute URL; it may hold ``{page}`` and ``{text}`` (share links).
         country_of_lang: Default country for a language (``en`` -> ``us``).
         lang_of_country: Default language of a country (``ca`` -> ``en``).
+        url_pages: Placeholder key -> the site page (a key of ``paths``) whose URL, localised and
+            percent-encoded, replaces ``{page}`` in its URL.
+        url_texts: Placeholder key -> language -> the text, percent-encoded, that replaces ``{text}``
+            in its URL (the English one when the language has none).
+        only: Placeholder key -> ``english`` (the page exists only in English) or ``us`` (it is for
+            the United States only).
+        replaces: (URL prefix, placeholder key) pairs: a link of the guide whose URL starts with the
+            prefix stands for the placeholder (``kb build`` writes the key instead of the URL).
     """
 
     site: str
@@ -93,6 +102,10 @@ class LinkTable:
     urls: Mapping[str, str] = field(default_factory=dict)
     country_of_lang: Mapping[str, str] = field(default_factory=dict)
     lang_of_country: Mapping[str, str] = field(default_factory=dict)
+    url_pages: Mapping[str, str] = field(default_factory=dict)
+    url_texts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    only: Mapping[str, str] = field(default_factory=dict)
+    replaces: tuple[tuple[str, str], ...] = ()
 
     def __contains__(self, key: object) -> bool:
         return key in self.paths or key in self.urls
@@ -109,15 +122,29 @@ class LinkTable:
     def resolve(self, key: str, locale: str, country: str | None = None) -> str | None:
         """The URL of ``key`` for ``locale``, or None when the key is unknown."""
         if key in self.urls:
-            return self.urls[key]
+            return self._fill(key, self.urls[key], locale, country)
         template = self.paths.get(key)
         if template is None:
             return None
         return self.site + self.site_path(template, locale, country)
 
+    def _fill(self, key: str, url: str, locale: str, country: str | None) -> str | None:
+        """``{page}`` and ``{text}`` of an absolute URL filled in for ``locale``."""
+        if "{page}" in url:
+            page_key = self.url_pages.get(key)
+            page = self.resolve(page_key, locale, country) if page_key and page_key in self.paths else None
+            if page is None:
+                return None
+            url = url.replace("{page}", quote(page, safe=""))
+        if "{text}" in url:
+            texts = self.url_texts.get(key, {})
+            lang = _lang(locale)
+            url = url.replace("{text}", quote(texts.get(lang) or texts.get("en") or "", safe=""))
+        return url
+
     def site_path(self, template: str, locale: str, country: str | None = None) -> str:
         """Fill ``{country}`` and the optional ``[/{lang}]`` part of a path template."""
-        lang = locale.replace("_", "-").partition("-")[0].lower()
+        lang = _lang(locale)
         ctry = self.country_for(locale, country)
         default = self.lang_of_country.get(ctry)
         lang_part = "" if default == lang else f"/{lang}"
@@ -131,6 +158,26 @@ class LinkTable:
         if link.key:
             return self.resolve(link.key, locale, country)
         return None
+
+    def restriction(self, link: LinkRef, locale: str, country: str | None = None) -> str | None:
+        """Why ``link`` may not serve this reader: ``english`` (a page only in English, for a reader of
+        another language), ``us`` (a page for the United States, for a reader elsewhere), else None."""
+        only = self.only.get(link.key) if link.key else None
+        if only == "english" and _lang(locale) != "en":
+            return "english"
+        if only == "us" and self.country_for(locale, country) != "us":
+            return "us"
+        return None
+
+    def key_for_url(self, url: str) -> str | None:
+        """The placeholder that a guide link to ``url`` stands for (longest matching prefix), if any."""
+        found = [(len(prefix), key) for prefix, key in self.replaces if url.startswith(prefix)]
+        return max(found)[1] if found else None
+
+
+def _lang(locale: str) -> str:
+    """``pt-BR`` -> ``pt``."""
+    return locale.replace("_", "-").partition("-")[0].lower()
 
 
 @dataclass(frozen=True, slots=True)

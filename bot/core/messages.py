@@ -32,10 +32,18 @@ class IncomingMessage:
 
 @dataclass(frozen=True, slots=True)
 class Link:
-    """A link shown under a reply."""
+    """A link shown under a reply.
+
+    Attributes:
+        label: The text of the link.
+        url: Where it goes.
+        note: A short remark shown after the link, already in the reply's language, such as
+            "(English only)" for a page that exists only in English; empty for none.
+    """
 
     label: str
     url: str
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,8 +20,10 @@ from bot.core.text import fold
 
 #: Fields of an entry's content that the guide provides; a rebuild rewrites exactly these.
 GUIDE_FIELDS: tuple[str, ...] = ("title", "answer", "links", "fallback", "source")
-#: Fields curated by hand; a rebuild never touches them.
-CURATED_FIELDS: tuple[str, ...] = ("questions", "keywords", "answer_fixed")
+#: Fields curated by hand; a rebuild never touches them. ``title_fixed`` and ``answer_fixed`` are
+#: shown instead of the guide's title and answer, ``labels_fixed`` (link key or url -> label) instead of
+#: the guide's link labels: the way to translate what the guide left in English, or to correct it.
+CURATED_FIELDS: tuple[str, ...] = ("questions", "keywords", "title_fixed", "answer_fixed", "labels_fixed")
 #: Language of the reference guide that translations are compared with.
 SOURCE_LANG = "en"
 
@@ -699,7 +701,10 @@ class _Builder:
             path = _ERB_PATH.search(expr)
             return None, f"ERB leftover (%= {expr} %)", path.group(1) if path else None
         if _is_url(link.target):
-            return LinkRef(link.label, url=link.target), None, None
+            # A link that links.yaml replaces (a share link, a page to flag) becomes its placeholder.
+            key = self.links.key_for_url(link.target)
+            ref = LinkRef(link.label, key=key) if key else LinkRef(link.label, url=link.target)
+            return ref, None, None
         shown = self._restore(link.target) or "(empty)"
         return None, f'target "{shown}" is not a URL', None
 
@@ -1114,7 +1119,8 @@ _Dumper.add_representer(_Flow, _represent_flow)
 
 _HEADER = (
     "# Knowledge entry. title, answer, links, fallback and source are rewritten by `hoc-bot kb build`\n"
-    "# from the guide; questions, keywords and answer_fixed are curated by hand and kept.\n"
+    "# from the guide; questions, keywords, title_fixed, answer_fixed and labels_fixed (link key or url\n"
+    "# -> label) are curated by hand and kept, and are shown instead of the guide's title, answer and labels.\n"
 )
 _CONTENT_ORDER = (*GUIDE_FIELDS, *CURATED_FIELDS)
 

@@ -12,10 +12,14 @@ import yaml
 
 from bot.core.errors import KnowledgeError
 from bot.core.knowledge import ENTRY_IDS, STEP_IDS, Content, Entry, KnowledgeBase, LinkRef, LinkTable
+from bot.knowledge.links import PLACEHOLDER_FIELDS, is_http_url, link_table, placeholder_problems
 
 _LANG = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
-_URL = re.compile(r"^https?://[^/\s?#]+\.[^/\s?#]+(?:[/?#]\S*)?$")
 _TOP_FIELDS = ("id", "step", "content")
+# Per language: title, answer, links, fallback and source come from the guide (`kb build` rewrites them);
+# questions, keywords and the `_fixed` fields are curated and kept. title_fixed and answer_fixed are
+# shown instead of title and answer; labels_fixed maps a link's key (or url) to the label shown instead
+# of the guide's (translations of what the guide left in English, corrections).
 _CONTENT_FIELDS: Mapping[str, type] = {
     "title": str,
     "answer": str,
@@ -24,7 +28,9 @@ _CONTENT_FIELDS: Mapping[str, type] = {
     "source": str,
     "questions": list,
     "keywords": list,
+    "title_fixed": str,
     "answer_fixed": str,
+    "labels_fixed": dict,
 }
 _REQUIRED_CONTENT = ("title", "answer")
 _LINK_FIELDS = ("label", "key", "url")
@@ -62,6 +68,22 @@ class QuestionRef:
     field: str
 
 
+@dataclass(frozen=True, slots=True)
+class ShownText:
+    """A text a user is shown (title, answer or link label, curated version first), with where it is.
+
+    ``key`` tells texts of one kind apart: ``title``, ``answer``, or ``link:<key or url>``.
+    """
+
+    lang: str
+    entry: str
+    key: str
+    text: str
+    file: str
+    line: int
+    field: str
+
+
 @dataclass(slots=True)
 class Validation:
     """The outcome of reading a knowledge directory."""
@@ -69,6 +91,7 @@ class Validation:
     kb: KnowledgeBase | None
     problems: list[Problem] = field(default_factory=list)
     questions: list[QuestionRef] = field(default_factory=list)
+    shown: list[ShownText] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -141,11 +164,6 @@ def _field_name(path: Path_) -> str:
     return out
 
 
-def is_http_url(value: str) -> bool:
-    """True for an absolute http(s) URL with a host."""
-    return bool(_URL.match(value))
-
-
 # --------------------------------------------------------------------------- links.yaml
 
 
@@ -171,21 +189,28 @@ def _links_problems(doc: _Doc, file: str) -> list[Problem]:
     if not isinstance(placeholders, dict):
         bad(("placeholders",), "must be a mapping of placeholder name -> {path} or {url}")
         placeholders = {}
-    for name, spec in placeholders.items():
-        path = ("placeholders", str(name))
-        if not isinstance(name, str):
-            bad(path, "placeholder name must be a string")
-        if not isinstance(spec, dict) or len(spec) != 1 or not ({"path", "url"} & set(spec)):
-            bad(path, "must be {path: ...} or {url: ...}")
-            continue
-        if "path" in spec and (not isinstance(spec["path"], str) or not spec["path"].startswith("/")):
-            bad((*path, "path"), "must be a site path starting with /")
-        if "url" in spec and (not isinstance(spec["url"], str) or not is_http_url(spec["url"])):
-            bad((*path, "url"), f"not an http(s) URL: {spec['url']!r}")
     pages = data.get("pages", {})
     if not isinstance(pages, dict):
         bad(("pages",), "must be a mapping of page name -> path")
         pages = {}
+    site_pages = {str(k) for k, v in placeholders.items() if isinstance(v, dict) and "path" in v} | {
+        str(k) for k in pages
+    }
+    for name, spec in placeholders.items():
+        path = ("placeholders", str(name))
+        if not isinstance(name, str):
+            bad(path, "placeholder name must be a string")
+        if not isinstance(spec, dict) or len({"path", "url"} & set(spec)) != 1:
+            bad(path, "must be {path: ...} or {url: ...}")
+            continue
+        for key in spec:
+            if key not in PLACEHOLDER_FIELDS:
+                bad((*path, str(key)), f"unknown field (expected {', '.join(PLACEHOLDER_FIELDS)})")
+        if "path" in spec and (not isinstance(spec["path"], str) or not spec["path"].startswith("/")):
+            bad((*path, "path"), "must be a site path starting with /")
+        if "url" in spec and (not isinstance(spec["url"], str) or not is_http_url(spec["url"])):
+            bad((*path, "url"), f"not an http(s) URL: {spec['url']!r}")
+        placeholder_problems(spec, path, site_pages, bad)
     for name, value in pages.items():
         if not isinstance(value, str) or not value.startswith("/"):
             bad(("pages", str(name)), "must be a site path starting with /")
@@ -198,20 +223,6 @@ def _links_problems(doc: _Doc, file: str) -> list[Problem]:
             if not isinstance(code, str) or not isinstance(value, str):
                 bad((section, str(code)), "codes must be strings (quote no, on, yes …)")
     return problems
-
-
-def _links_table(data: Mapping[str, Any]) -> LinkTable:
-    placeholders = data.get("placeholders") or {}
-    paths = {str(k): v["path"] for k, v in placeholders.items() if isinstance(v, dict) and "path" in v}
-    paths.update({str(k): str(v) for k, v in (data.get("pages") or {}).items()})
-    urls = {str(k): v["url"] for k, v in placeholders.items() if isinstance(v, dict) and "url" in v}
-    return LinkTable(
-        site=str(data["site"]).rstrip("/"),
-        paths=paths,
-        urls=urls,
-        country_of_lang={str(k).lower(): str(v).lower() for k, v in (data.get("languages") or {}).items()},
-        lang_of_country={str(k).lower(): str(v).lower() for k, v in (data.get("countries") or {}).items()},
-    )
 
 
 def load_links(path: Path) -> LinkTable:
@@ -239,7 +250,7 @@ def _read_links(path: Path) -> tuple[LinkTable | None, list[Problem]]:
     problems = sorted(_links_problems(doc, str(path)), key=lambda p: p.line)
     if problems:
         return None, problems
-    return _links_table(doc.data), []
+    return link_table(doc.data), []
 
 
 # --------------------------------------------------------------------------- entries
@@ -320,9 +331,10 @@ def _check_content(check: _EntryCheck, lang: str, fields: Any, links: LinkTable 
     for key in _REQUIRED_CONTENT:
         if key not in fields:
             check.bad((*base, key), "missing field")
-    title = fields.get("title")
-    if isinstance(title, str) and not title.strip():
-        check.bad((*base, "title"), "empty")
+    for key in ("title", "title_fixed"):
+        title = fields.get(key)
+        if isinstance(title, str) and not title.strip():
+            check.bad((*base, key), "empty")
     answer = fields.get("answer_fixed") or fields.get("answer")
     if "answer" in fields and isinstance(answer, str) and not answer.strip():
         what = "empty French answer" if lang == "fr" else "empty English answer" if lang == "en" else "empty"
@@ -334,6 +346,20 @@ def _check_content(check: _EntryCheck, lang: str, fields: Any, links: LinkTable 
     if isinstance(raw_links, list):
         for index, link in enumerate(raw_links):
             _check_link(check, (*base, "links", str(index)), link, links)
+    labels = fields.get("labels_fixed")
+    if isinstance(labels, dict):
+        targets = {_target(lk) for lk in raw_links if isinstance(lk, dict)} if isinstance(raw_links, list) else set()
+        for target, label in labels.items():
+            path = (*base, "labels_fixed", str(target))
+            if not isinstance(label, str) or not label.strip():
+                check.bad(path, f"must be a non-empty string, not {_type(label)}")
+            elif target not in targets:
+                check.bad(path, f"no link of content.{lang}.links has this key or url")
+
+
+def _target(link: Mapping[str, Any]) -> Any:
+    """What ``labels_fixed`` names a link by: its key, else its url."""
+    return link.get("key") or link.get("url")
 
 
 def _check_link(check: _EntryCheck, path: Path_, link: Any, links: LinkTable | None) -> None:
@@ -370,12 +396,12 @@ def _type(value: Any) -> str:
 def _entry(data: Mapping[str, Any]) -> Entry:
     content: dict[str, Content] = {}
     for lang, fields in data["content"].items():
-        fixed = fields.get("answer_fixed")
+        labels = fields.get("labels_fixed") or {}
         content[str(lang)] = Content(
-            title=fields["title"].strip(),
-            answer=(fixed if isinstance(fixed, str) and fixed.strip() else fields["answer"]).strip(),
+            title=_curated(fields, "title"),
+            answer=_curated(fields, "answer"),
             links=tuple(
-                LinkRef(label=lk["label"].strip(), key=lk.get("key"), url=lk.get("url"))
+                LinkRef(label=(labels.get(_target(lk)) or lk["label"]).strip(), key=lk.get("key"), url=lk.get("url"))
                 for lk in fields.get("links") or []
             ),
             questions=tuple(q.strip() for q in fields.get("questions") or []),
@@ -383,6 +409,35 @@ def _entry(data: Mapping[str, Any]) -> Entry:
             fallback=fields.get("fallback"),
         )
     return Entry(id=data["id"], step=data["step"], content=content)
+
+
+def _curated(fields: Mapping[str, Any], name: str) -> str:
+    """``<name>_fixed`` when curated, else the guide's ``<name>``."""
+    fixed = fields.get(f"{name}_fixed")
+    return str(fixed if isinstance(fixed, str) and fixed.strip() else fields[name]).strip()
+
+
+def _shown(doc: _Doc, file: str, entry_id: str) -> list[ShownText]:
+    """Every title, answer and link label that users see, with the line of the field it comes from."""
+    out: list[ShownText] = []
+    for lang, fields in doc.data["content"].items():
+        base: Path_ = ("content", str(lang))
+
+        def add(key: str, text: str, path: Path_, lang: str = str(lang)) -> None:
+            out.append(ShownText(lang, entry_id, key, text, file, _line(doc, path), _field_name(path)))
+
+        for name in ("title", "answer"):
+            fixed = fields.get(f"{name}_fixed")
+            curated = isinstance(fixed, str) and bool(fixed.strip())
+            add(name, _curated(fields, name), (*base, f"{name}_fixed" if curated else name))
+        labels = fields.get("labels_fixed") or {}
+        for index, link in enumerate(fields.get("links") or []):
+            target = _target(link)
+            if labels.get(target):
+                add(f"link:{target}", str(labels[target]).strip(), (*base, "labels_fixed", str(target)))
+            else:
+                add(f"link:{target}", str(link["label"]).strip(), (*base, "links", str(index), "label"))
+    return out
 
 
 def validate_kb(kb_dir: Path) -> Validation:
@@ -404,6 +459,7 @@ def validate_kb(kb_dir: Path) -> Validation:
     seen: dict[str, str] = {}
     entries: dict[str, Entry] = {}
     questions: list[QuestionRef] = []
+    shown: list[ShownText] = []
     for path in files:
         doc, problem = _read_yaml(path)
         if doc is None:
@@ -426,6 +482,7 @@ def validate_kb(kb_dir: Path) -> Validation:
         questions.extend(_questions(doc, str(path), entry_id))
         if not check.problems:
             entries[entry_id] = _entry(data)
+            shown.extend(_shown(doc, str(path), entry_id))
     for entry_id in ENTRY_IDS:
         if entry_id not in seen:
             missing = str(entries_dir / f"{entry_id}.yaml")
@@ -435,7 +492,7 @@ def validate_kb(kb_dir: Path) -> Validation:
     if not problems and links is not None:
         ordered = tuple(entries[i] for i in ENTRY_IDS if i in entries)
         kb = KnowledgeBase(entries=ordered, links=links)
-    return Validation(kb, problems, questions)
+    return Validation(kb, problems, questions, shown)
 
 
 def _with_entry(problem: Problem, entry_id: str) -> Problem:

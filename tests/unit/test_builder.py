@@ -134,7 +134,7 @@ def test_english_source_has_no_warnings_and_no_fallback(built: dict[str, BuildRe
     assert [link.key for link in signup.links] == ["signup_button"]
 
 
-def test_french_twitter_link_and_english_sentence(built: dict[str, BuildResult]) -> None:
+def test_french_twitter_link_and_english_sentence(built: dict[str, BuildResult], links: LinkTable) -> None:
     result = built["fr"]
     assert len(result.warnings) == 2
     not_a_link, english = sorted(_warnings(result, 25), key=lambda w: "English" in w)
@@ -150,8 +150,11 @@ def test_french_twitter_link_and_english_sentence(built: dict[str, BuildResult])
         "des leaders du monde entier, ou des stats."
     )
     twitter = next(link for link in social.links if link.label == "Twitter")
-    assert twitter.url is not None
-    assert twitter.url.startswith("https://twitter.com/intent/tweet?")
+    # The English guide's working link, which links.yaml replaces by a share link in the reader's language.
+    assert (twitter.key, twitter.url) == ("share/twitter", None)
+    url = links.url_of(twitter, "fr")
+    assert url is not None
+    assert url.startswith("https://twitter.com/intent/tweet?text=Notre%20district%20participe")
     assert [link.label for link in social.links] == [
         "Facebook",
         "Twitter",
@@ -294,7 +297,8 @@ def test_outdated_english_bullet_is_replaced_by_the_reference(built: dict[str, B
     after = _entry(built[lang], "after-hour-of-code").content
     assert "Attend" not in after.answer
     assert after.answer.endswith("• Learn more about implementing a computer science pathway in your district.")
-    assert "https://code.org/administrators" in _keys(built[lang], "after-hour-of-code")
+    # The reference's link to https://code.org/administrators, a placeholder of links.yaml.
+    assert "urls/administrators" in _keys(built[lang], "after-hour-of-code")
     assert any(f"{lang}.md:42: paragraph in English but not the reference's" in w for w in built[lang].warnings)
 
 
@@ -536,6 +540,49 @@ def test_rebuild_keeps_curated_fields_and_other_languages(tmp_path: Path) -> Non
     entry = kb.get("recruit-schools")
     assert entry is not None
     assert entry.content["fr"].answer == "Une réponse corrigée à la main."
+
+
+def test_rebuild_keeps_curated_titles_and_link_labels(tmp_path: Path) -> None:
+    out = _out_dir(tmp_path, with_entries=True)
+    path = out / "entries" / "social-media.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    it = data["content"]["it"]
+    it["title"] = "tampered"
+    it["links"] = []
+    it["title_fixed"] = "Condividi sui social network"
+    it["labels_fixed"] = {"promote/stats_url": "dati", "share/twitter": "X (Twitter)"}
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    code, _, _ = _run([SOURCES / "it.md"], out)
+    assert code == 0
+    rebuilt = yaml.safe_load(path.read_text(encoding="utf-8"))["content"]["it"]
+    assert rebuilt["title"] == "Share on social media"  # the guide's, left in English
+    assert rebuilt["title_fixed"] == "Condividi sui social network"
+    assert rebuilt["labels_fixed"] == {"promote/stats_url": "dati", "share/twitter": "X (Twitter)"}
+    assert [link.get("key") for link in rebuilt["links"]] == [
+        "share/facebook",
+        "share/twitter",
+        "promote/resources_social",
+        "promote/stats_url",
+    ]
+    assert list(rebuilt)[-3:] == ["title_fixed", "answer_fixed", "labels_fixed"]
+    content = load_kb(out).get("social-media")
+    assert content is not None
+    shown = content.content["it"]
+    assert shown.title == "Condividi sui social network"
+    assert [link.label for link in shown.links] == ["Facebook", "X (Twitter)", "pictures and quotes", "dati"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_share_links_of_the_guide_become_share_placeholders(
+    built: dict[str, BuildResult], links: LinkTable, lang: str
+) -> None:
+    keys = _keys(built[lang], "social-media")
+    assert keys[:2] == ["share/facebook", "share/twitter"]
+    for key in keys[:2]:
+        url = links.resolve(str(key), lang)
+        assert url is not None
+        assert "google" not in url
+        assert len(url) < 600
 
 
 def test_rebuild_drops_a_fallback_that_no_longer_applies(tmp_path: Path) -> None:

@@ -44,7 +44,8 @@ EXPECTED = {
     "unknown_field": [
         "entries/overview.yaml:4: entry overview: content.en.answer: missing field",
         "entries/overview.yaml:6: entry overview: content.en.anwser: unknown field "
-        "(expected title, answer, links, fallback, source, questions, keywords, answer_fixed)",
+        "(expected title, answer, links, fallback, source, questions, keywords, title_fixed, answer_fixed, "
+        "labels_fixed)",
     ],
     "missing_field": [
         "entries/logistics-plan.yaml:1: entry logistics-plan: step: missing field",
@@ -138,3 +139,84 @@ def test_check_command_passes_on_a_valid_kb(tmp_path: Path) -> None:
     out = io.StringIO()
     assert check_command(_kb(tmp_path), stdout=out, stderr=io.StringIO()) == 0
     assert out.getvalue().endswith(": ok\n")
+
+
+# --------------------------------------------------------------------------- text left untranslated
+
+SOCIAL_MEDIA = """\
+id: social-media
+step: 3
+content:
+  de:
+    title: In sozialen Netzwerken teilen
+    answer: Teile auf Facebook oder Twitter, mit einem Link zur Hour of Code.
+    links:
+      - {label: Facebook, key: urls/home}
+      - {label: Hour of Code, key: urls/learn_beyond}
+    source: de.md:1
+  en:
+    title: Share on social media
+    answer: Post to Facebook or Twitter. Or share these stats.
+    links:
+      - {label: Facebook, key: urls/home}
+      - {label: Hour of Code, key: urls/learn_beyond}
+    source: en.md:1
+    questions:
+      - tell me about social media
+  fr:
+    title: Share on Social Media!
+    answer: Publiez sur Facebook ou Twitter. Or share these stats.
+    links:
+      - {label: Facebook, key: urls/home}
+      - {label: hour of code, key: urls/learn_beyond}
+    source: fr.md:1
+    questions:
+      - parle-moi de réseaux sociaux
+"""
+
+
+def test_text_left_in_english_in_another_language_is_reported(tmp_path: Path) -> None:
+    kb = _kb(tmp_path)
+    (kb / "entries" / "social-media.yaml").write_text(SOCIAL_MEDIA, encoding="utf-8")
+    where = "entries/social-media.yaml"
+    assert _relative(check_kb(kb), kb) == [
+        f"{where}:21: entry social-media: content.fr.title: the text is the en text of content.en.title "
+        '("share on social media"): left untranslated? translate it in title_fixed',
+        f"{where}:22: entry social-media: content.fr.answer: a sentence of the answer is the en text of "
+        'content.en.answer ("or share these stats"): left untranslated? translate it in answer_fixed',
+        # Facebook is the same in every language; German says "die Hour of Code", French does not.
+        f"{where}:25: entry social-media: content.fr.links[1].label: the text is the en text of "
+        'content.en.links[1].label ("hour of code"): left untranslated? translate it in labels_fixed',
+    ]
+
+
+def test_curated_title_answer_and_labels_fix_text_left_in_english(tmp_path: Path) -> None:
+    kb = _kb(tmp_path)
+    curated = SOCIAL_MEDIA + (
+        "    title_fixed: Partager sur les réseaux sociaux\n"
+        "    answer_fixed: Publiez sur Facebook ou Twitter. Ou partagez ces statistiques.\n"
+        "    labels_fixed:\n"
+        "      urls/learn_beyond: l'Heure de Code\n"
+    )
+    (kb / "entries" / "social-media.yaml").write_text(curated, encoding="utf-8")
+    assert check_kb(kb) == []
+
+
+def test_labels_fixed_must_name_a_link_of_the_same_language(tmp_path: Path) -> None:
+    kb = _kb(tmp_path)
+    curated = SOCIAL_MEDIA + (
+        "    title_fixed: ' '\n"
+        "    answer_fixed: Publiez sur Facebook ou Twitter. Ou partagez ces statistiques.\n"
+        "    labels_fixed:\n"
+        "      urls/learn_beyond: l'Heure de Code\n"
+        "      urls/how_to: guide\n"
+        "      urls/home: 3\n"
+    )
+    (kb / "entries" / "social-media.yaml").write_text(curated, encoding="utf-8")
+    where = "entries/social-media.yaml"
+    assert _relative(check_kb(kb), kb) == [
+        f"{where}:29: entry social-media: content.fr.title_fixed: empty",
+        f"{where}:33: entry social-media: content.fr.labels_fixed.urls/how_to: "
+        "no link of content.fr.links has this key or url",
+        f"{where}:34: entry social-media: content.fr.labels_fixed.urls/home: must be a non-empty string, not int",
+    ]
