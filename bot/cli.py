@@ -59,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--reference", type=Path, help="English guide to compare translations with")
     check = kb.add_parser("check", help="validate the knowledge base")
     check.add_argument("--dir", type=Path, help="knowledge directory (default: the shipped one)")
+    train = kb.add_parser("train", help="fit the question classifier on the examples (needs scikit-learn)")
+    train.add_argument("--dir", type=Path, help="knowledge directory (default: the shipped one)")
     reload = kb.add_parser("reload", help="validate the knowledge base, then tell a running bot to reload it")
     reload.add_argument("--pid", type=int, help="process id of `hoc-bot run` (SIGHUP); without it, only validate")
     ev = kb.add_parser("eval", help="accuracy of the matcher on labelled questions")
@@ -154,6 +156,10 @@ def _kb(args: argparse.Namespace, env: dict[str, str], stdout: TextIO, stderr: T
         from bot.knowledge.commands import check_command
 
         return check_command(args.dir or knowledge_dir(settings), stdout=stdout, stderr=stderr)
+    if args.kb_command == "train":
+        from bot.knowledge.train import train_command
+
+        return train_command(args.dir or knowledge_dir(settings), stdout=stdout, stderr=stderr)
     if args.kb_command == "reload":
         import signal
 

@@ -25,7 +25,8 @@ class Settings:
         locales_dir: ``HOC_LOCALES_DIR`` or the shipped locales/.
         database_url: ``DATABASE_URL``, else SQLite at ``HOC_DB`` (./hoc-bot.sqlite3).
         event_date: ``HOC_EVENT_DATE``: default event date (Computer Science Education Week).
-        match: Matcher thresholds (``HOC_MATCH_ANSWER``, ``HOC_MATCH_CLARIFY``, ``HOC_MATCH_MARGIN``).
+        match: Matcher thresholds (``HOC_MATCH_ANSWER``, ``HOC_MATCH_CLARIFY``, ``HOC_MATCH_MARGIN`` for
+            word overlap; ``HOC_MODEL_ANSWER``, ``HOC_MODEL_CLARIFY`` for the trained classifier).
         max_input: ``HOC_MAX_INPUT``: longest message read.
         rate_limit: ``HOC_RATE_LIMIT``: messages one chat user may send per 10 seconds (0: no limit).
     """
@@ -69,9 +70,13 @@ class Settings:
             answer_threshold=_number(env, "HOC_MATCH_ANSWER", defaults.answer_threshold, 0, 100),
             clarify_threshold=_number(env, "HOC_MATCH_CLARIFY", defaults.clarify_threshold, 0, 100),
             margin=_number(env, "HOC_MATCH_MARGIN", defaults.margin, 0, 100),
+            model_answer=_number(env, "HOC_MODEL_ANSWER", defaults.model_answer, 0, 100),
+            model_clarify=_number(env, "HOC_MODEL_CLARIFY", defaults.model_clarify, 0, 100),
         )
         if match.clarify_threshold > match.answer_threshold:
             raise ConfigError("HOC_MATCH_CLARIFY: must not be above HOC_MATCH_ANSWER")
+        if match.model_clarify > match.model_answer:
+            raise ConfigError("HOC_MODEL_CLARIFY: must not be above HOC_MODEL_ANSWER")
         return cls(
             default_locale=locale,
             country=country,

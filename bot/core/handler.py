@@ -468,8 +468,12 @@ class Handler:
             entry = self.kb.get(eid)
             if entry is not None:
                 buttons.append(Button(f"topic:{eid}", fit_label(self._title(entry, turn))))
+        if match.several:
+            text = turn.t.gettext("Your question is about several steps. Which one first?")
+        else:
+            text = turn.t.gettext("I am not sure I understood. Did you mean:")
         return Reply(
-            turn.t.gettext("I am not sure I understood. Did you mean:"),
+            text,
             buttons=tuple(buttons),
             lang=turn.lang,
             kind="clarify",

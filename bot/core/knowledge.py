@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
+from bot.core.classifier import TextClassifier
+
 #: The fixed entry ids, in the order the guide presents them.
 ENTRY_IDS: tuple[str, ...] = (
     "overview",
@@ -182,10 +184,11 @@ def _lang(locale: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class KnowledgeBase:
-    """All entries plus the link table."""
+    """All entries plus the link table, and the question classifier trained on them, if any."""
 
     entries: tuple[Entry, ...]
     links: LinkTable
+    model: TextClassifier | None = field(default=None, compare=False, repr=False)
 
     def get(self, entry_id: str) -> Entry | None:
         """The entry with this id, if any."""

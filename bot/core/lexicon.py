@@ -183,3 +183,13 @@ def all_stopwords() -> frozenset[str]:
     for words in STOPWORDS.values():
         out |= words
     return frozenset(out)
+
+
+#: Words that join two requests in one question ("social media *and* the homepage"), lower-case
+#: but not folded ("e" is Italian "and", "è" is "is"): the matcher reads each side on its own to
+#: find a question about two steps. Only plain "and" and "or" that mean nothing else in another
+#: language: not Dutch "en" and "of" (French "en", English "Hour of Code"), nor Spanish "o" (the
+#: Portuguese article).
+JOINING_WORDS: frozenset[str] = frozenset(
+    "and or et ou y und oder sowie e oppure ve veya 그리고 또는 및 아니면 أو او".split()
+)

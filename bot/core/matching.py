@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -11,14 +12,16 @@ from operator import itemgetter
 
 from rapidfuzz import fuzz, process
 
+from bot.core.classifier import OFF_TOPIC, Prediction
 from bot.core.knowledge import Entry, KnowledgeBase
-from bot.core.lexicon import STOPWORDS, all_stopwords
+from bot.core.lexicon import JOINING_WORDS, STOPWORDS, all_stopwords
 from bot.core.text import (
     MAX_INPUT_CHARS,
     light_stem,
     normalize,
     proclitic_stems,
     script_of,
+    strip_markup,
     token_parts,
     tokens,
     variants,
@@ -37,6 +40,13 @@ class MatchConfig:
             explains (the rest is the closest sample question's similarity).
         fuzzy_cutoff: Minimum rapidfuzz ratio for a misspelt word to count as a known word.
         max_suggestions: How many choices to offer when clarifying.
+        model_answer: With a trained classifier: minimum probability (in %) of the best entry to
+            answer with it.
+        model_clarify: With a trained classifier: minimum probability (in %) of the best entry to offer
+            choices instead of falling back; below it, or when "off-topic" is more likely, the
+            question falls back.
+        model_choice: With a trained classifier: minimum probability (in %) of another entry to be
+            offered as a choice next to the best one.
     """
 
     answer_threshold: float = 50.0
@@ -45,6 +55,9 @@ class MatchConfig:
     coverage_weight: float = 0.5
     fuzzy_cutoff: float = 84.0
     max_suggestions: int = 3
+    model_answer: float = 50.0
+    model_clarify: float = 25.0
+    model_choice: float = 12.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +70,7 @@ class Match:
         score: Score of the best entry, 0–100.
         suggestions: Entry ids offered as choices, best first.
         lang: The language the question seems written in, when it could tell.
+        several: The question asks for several entries at once (``clarify`` offers each of them).
     """
 
     decision: str
@@ -64,6 +78,7 @@ class Match:
     score: float
     suggestions: tuple[str, ...] = ()
     lang: str | None = None
+    several: bool = False
 
 
 # How much a word found in each field of an entry counts.
@@ -78,6 +93,11 @@ _VARIANT_SIM = 0.85
 #: Scripts that one shipped language alone is written in: a word of them says the language.
 _OWN_SCRIPTS = frozenset({"HANGUL", "ARABIC"})
 _CANDIDATES = 6
+# A question of two requests is short; a long message's "and" joins the parts of one request.
+_TWO_REQUESTS_WORDS = 16
+# ...and the whole question gives each of its two entries at least this chance (in %).
+_TWO_REQUESTS_FLOOR = 5.0
+_WORD = re.compile(r"\w+")
 # A letter or script found in this many languages or fewer counts towards detecting them.
 _DISTINCT_LANGS = 3
 
@@ -415,9 +435,11 @@ class Matcher:
         return float(hit[1]) if hit else 0.0
 
     def match(self, text: str) -> Match:
-        """Decide how to answer ``text``."""
+        """Decide how to answer ``text``: with the knowledge base's classifier when it has one."""
         folded = normalize(text)
         lang = self._detect(text, folded.split())
+        if self.kb.model is not None:
+            return self._decide(text, self.kb.model.predict(text), lang)
         ranked = self._score(token_parts(folded, self._stop))
         cfg = self.config
         if not ranked:
@@ -434,6 +456,57 @@ class Matcher:
                 return Match("answer", best_id, best_score, (), lang)
             return Match("clarify", best_id, best_score, picks, lang)
         return Match("fallback", None, best_score, (), lang)
+
+    def _decide(self, text: str, prediction: Prediction, lang: str | None) -> Match:
+        """Answer when one entry is likely; offer the likely entries when two or three share the
+        probability (a question about two steps offers both); fall back when off-topic is likelier
+        than any entry, or no entry is likely enough."""
+        cfg = self.config
+        if not prediction.known:
+            return Match("fallback", None, 0.0, (), lang)
+        entries = [(label, 100.0 * p) for label, p in prediction.ranked if label != OFF_TOPIC]
+        off_topic = 100.0 * prediction.off_topic
+        if not entries:
+            return Match("fallback", None, 0.0, (), lang)
+        best_id, best = entries[0]
+        score = round(best, 1)
+        both = self._two_requests(text, prediction)
+        if len(both) > 1:
+            return Match("clarify", best_id, score, both[: cfg.max_suggestions], lang, several=True)
+        if best >= cfg.model_answer and best > off_topic:
+            return Match("answer", best_id, score, (), lang)
+        if best >= cfg.model_clarify and best > off_topic:
+            picks = tuple(eid for eid, p in entries if p >= cfg.model_choice)[: cfg.max_suggestions]
+            return Match("clarify", best_id, score, picks or (best_id,), lang)
+        return Match("fallback", None, score, (), lang)
+
+    def _two_requests(self, text: str, whole: Prediction) -> tuple[str, ...]:
+        """The entries of a question that asks for two steps at once ("réseaux sociaux ou page
+        d'accueil ?"): each side of a joining word is classified on its own, and when two sides
+        clearly ask for different entries that the whole question also gives a chance, both are
+        returned (in the whole question's order). Otherwise nothing."""
+        model = self.kb.model
+        words = _WORD.findall(strip_markup(text[:MAX_INPUT_CHARS]).casefold())
+        if model is None or not any(w in JOINING_WORDS for w in words) or len(words) > _TWO_REQUESTS_WORDS:
+            return ()
+        parts: list[list[str]] = [[]]
+        for word in words:
+            if word in JOINING_WORDS:
+                parts.append([])
+            else:
+                parts[-1].append(word)
+        found: set[str] = set()
+        for part in parts:
+            if not part:
+                continue
+            prediction = model.predict(" ".join(part))
+            label, p = prediction.best
+            if prediction.known and label != OFF_TOPIC and 100.0 * p >= self.config.model_answer:
+                found.add(label)
+        if len(found) < 2:
+            return ()
+        ranked = [label for label, p in whole.ranked if label in found and 100.0 * p >= _TWO_REQUESTS_FLOOR]
+        return tuple(ranked) if len(ranked) > 1 else ()
 
 
 def _shared_prefix(a: str, b: str) -> int:

@@ -26,6 +26,7 @@ from bot.knowledge.builder import (
 )
 from bot.knowledge.check import check_kb
 from bot.knowledge.loader import load_links
+from bot.knowledge.train import training_problems
 
 
 def build_command(
@@ -226,9 +227,10 @@ def check_command(kb_dir: Path, *, stdout: TextIO, stderr: TextIO) -> int:
         stderr: Unused; kept for a uniform command signature.
 
     Returns:
-        0 when the knowledge base is valid, else 1.
+        0 when the knowledge base is valid, else 1. Problems of the training examples
+        (``examples/*.yaml``) count, and so does a model trained on other examples than today's.
     """
-    problems = check_kb(kb_dir)
+    problems = check_kb(kb_dir) + training_problems(kb_dir)
     del stderr
     for problem in problems:
         stdout.write(problem + "\n")

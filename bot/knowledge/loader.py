@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from bot.core.classifier import MODEL_FILE, OFF_TOPIC, TextClassifier
 from bot.core.errors import KnowledgeError
 from bot.core.knowledge import ENTRY_IDS, STEP_IDS, Content, Entry, KnowledgeBase, LinkRef, LinkTable
 from bot.knowledge.links import PLACEHOLDER_FIELDS, is_http_url, link_table, placeholder_problems
@@ -101,13 +103,17 @@ class _Doc:
     problems: list[tuple[Path_, str]]
 
 
+# libyaml's parser, when PyYAML was built with it, reads the entries ten times faster (start-up time).
+_SafeLoader: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_yaml(path: Path) -> tuple[_Doc | None, Problem | None]:
     """Parse a YAML file keeping the line of every key and item."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return None, Problem(str(path), 1, None, "file", f"cannot be read: {exc}")
-    loader = yaml.SafeLoader(text)
+    loader = _SafeLoader(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
@@ -530,4 +536,22 @@ def load_kb(kb_dir: Path) -> KnowledgeBase:
     if result.kb is None:
         problems = [str(p) for p in result.problems]
         raise KnowledgeError(f"knowledge base {kb_dir} is invalid ({len(problems)} problem(s))", problems)
-    return result.kb
+    return with_model(result.kb, kb_dir / MODEL_FILE)
+
+
+def with_model(kb: KnowledgeBase, path: Path) -> KnowledgeBase:
+    """``kb`` with the classifier of ``path`` when the file exists.
+
+    Raises:
+        KnowledgeError: When the model cannot be read, or knows an entry the knowledge base lacks.
+    """
+    if not path.exists():
+        return kb
+    model = TextClassifier.load(path)
+    ids = {entry.id for entry in kb.entries}
+    unknown = sorted(set(model.classes) - ids - {OFF_TOPIC})
+    if unknown:
+        raise KnowledgeError(
+            f"{path}: trained for entries the knowledge base lacks ({', '.join(unknown)}): run `hoc-bot kb train`"
+        )
+    return dataclasses.replace(kb, model=model)

@@ -165,3 +165,33 @@ def test_first_contact_gets_a_welcome_before_the_answer() -> None:
     assert answer.topic == "recruit-schools"
     [again] = h.send("comment recruter des écoles ?", user="new")
     assert again.topic == "recruit-schools"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "intro"),
+    [
+        ("réseaux sociaux ou page d'accueil ?", "fr", "Votre question porte sur plusieurs étapes."),
+        ("social media and our homepage", "en", "Your question is about several steps."),
+        ("redes sociales y página web del ayuntamiento", "es", "Su pregunta trata de varios pasos."),
+    ],
+)
+def test_a_question_about_two_steps_offers_both(h: Harness, text: str, lang: str, intro: str) -> None:
+    [reply] = h.send(text, lang=lang)
+    assert reply.kind == "clarify"
+    assert reply.text.startswith(intro)
+    assert {b.id for b in reply.buttons} == {"topic:social-media", "topic:district-homepage"}
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("quel temps fera-t-il samedi ?", "fr"),
+        ("Comment compter les Heures de Code ?", "fr"),
+        ("how do I create my own tutorial", "en"),
+    ],
+)
+def test_off_topic_questions_fall_back_with_the_faq_never_a_step(h: Harness, text: str, lang: str) -> None:
+    [reply] = h.send(text, lang=lang)
+    assert reply.kind == "fallback"
+    assert reply.topic is None
+    assert any("/faq" in link.url for link in reply.links)

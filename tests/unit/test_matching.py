@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 from pathlib import Path
 
@@ -254,24 +255,39 @@ def _labelled() -> list[str]:
     return [q for topics in data.values() for topic, qs in topics.items() if topic != "none" for q in qs]
 
 
-def test_answer_threshold_above_100_never_answers(matcher: Matcher, kb: KnowledgeBase) -> None:
+def test_answer_threshold_above_100_never_answers(kb: KnowledgeBase) -> None:
+    overlap = dataclasses.replace(kb, model=None)  # HOC_MATCH_* set the word-overlap matcher
     questions = _labelled() + [q for _, q, _ in OTHER_LANGUAGES]
-    answered = sum(matcher.match(q).decision == "answer" for q in questions)
+    answered = sum(Matcher(overlap).match(q).decision == "answer" for q in questions)
     assert answered > len(questions) // 2  # the default config does answer most of them
-    strict = Matcher(kb, MatchConfig(answer_threshold=101.0))
+    strict = Matcher(overlap, MatchConfig(answer_threshold=101.0))
     decisions = {strict.match(q).decision for q in questions}
     assert "answer" not in decisions
     assert "clarify" in decisions
 
 
 def test_clarify_threshold_above_100_only_falls_back(kb: KnowledgeBase) -> None:
-    strict = Matcher(kb, MatchConfig(answer_threshold=101.0, clarify_threshold=101.0))
+    overlap = dataclasses.replace(kb, model=None)
+    strict = Matcher(overlap, MatchConfig(answer_threshold=101.0, clarify_threshold=101.0))
     assert {strict.match(q).decision for q in _labelled()} == {"fallback"}
+
+
+def test_model_answer_threshold_above_100_never_answers(matcher: Matcher, kb: KnowledgeBase) -> None:
+    assert kb.model is not None
+    questions = _labelled() + [q for _, q, _ in OTHER_LANGUAGES]
+    answered = sum(matcher.match(q).decision == "answer" for q in questions)
+    assert answered > 0.9 * len(questions)  # the default config answers nearly all of them
+    strict = Matcher(kb, MatchConfig(model_answer=101.0, model_clarify=10.0))
+    decisions = {strict.match(q).decision for q in questions}
+    assert "answer" not in decisions
+    assert "clarify" in decisions
+    closed = Matcher(kb, MatchConfig(model_answer=101.0, model_clarify=101.0))
+    assert {closed.match(q).decision for q in _labelled()} == {"fallback"}
 
 
 def test_low_thresholds_answer_what_the_default_only_clarifies(kb: KnowledgeBase) -> None:
     question = "réseaux sociaux ou page d'accueil ?"
-    loose = Matcher(kb, MatchConfig(answer_threshold=40.0, margin=0.0))
+    loose = Matcher(dataclasses.replace(kb, model=None), MatchConfig(answer_threshold=40.0, margin=0.0))
     result = loose.match(question)
     assert result.decision == "answer"
     assert result.topic == "social-media"
