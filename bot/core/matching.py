@@ -55,7 +55,7 @@ class MatchConfig:
     coverage_weight: float = 0.5
     fuzzy_cutoff: float = 84.0
     max_suggestions: int = 3
-    model_answer: float = 50.0
+    model_answer: float = 55.0
     model_clarify: float = 25.0
     model_choice: float = 12.0
 

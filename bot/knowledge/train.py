@@ -27,7 +27,7 @@ class TrainConfig:
         max_iter: Iterations of the solver.
     """
 
-    c: float = 30.0
+    c: float = 100.0
     min_df: int = 2
     max_iter: int = 5000
 
