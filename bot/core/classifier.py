@@ -16,7 +16,7 @@ import json
 import math
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from operator import add, mul
 from pathlib import Path
 from typing import Any
@@ -82,11 +82,16 @@ class Prediction:
         ranked: The most probable classes (up to ten) with their probabilities, best first.
         off_topic: Probability of :data:`OFF_TOPIC` (0 when the model has no such class).
         known: How many distinct features of the text the model knows (0: it can say nothing).
+        coverage: Share of the text's distinct character n-grams that the model knows: near 1 for
+            words it has seen in some form (typos included), low for gibberish or another script.
+        words_known: How many of the text's words the model knows as whole words.
     """
 
     ranked: tuple[tuple[str, float], ...]
     off_topic: float
     known: int
+    coverage: float = 1.0
+    words_known: int = 0
 
     @property
     def best(self) -> tuple[str, float]:
@@ -170,10 +175,18 @@ class TextClassifier:
         """Class probabilities of ``text``."""
         counts: dict[int, int] = {}
         index = self._index
+        grams: set[str] = set()
+        known_grams = words_known = 0
         for feature in features(text):
             row = index.get(feature)
+            if feature[0] == "c" and feature not in grams:
+                grams.add(feature)
+                known_grams += row is not None
+            elif feature[0] == "w" and row is not None:
+                words_known += 1
             if row is not None:
                 counts[row] = counts.get(row, 0) + 1
+        coverage = known_grams / len(grams) if grams else 0.0
         values: dict[int, float] = {}
         if counts:
             idf = self._idf
@@ -181,8 +194,8 @@ class TextClassifier:
             norm = math.sqrt(sum((v * idf[row]) ** 2 for row, v in values.items())) or 1.0
             values = {row: v / norm for row, v in values.items()}
         if self._dense:
-            return self._dense_prediction(values)
-        return self._sparse_prediction(values)
+            return replace(self._dense_prediction(values), coverage=coverage, words_known=words_known)
+        return replace(self._sparse_prediction(values), coverage=coverage, words_known=words_known)
 
     def _dense_prediction(self, values: Mapping[int, float]) -> Prediction:
         scores = list(self.intercept)

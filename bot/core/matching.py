@@ -96,7 +96,11 @@ _CANDIDATES = 6
 # A question of two requests is short; a long message's "and" joins the parts of one request.
 _TWO_REQUESTS_WORDS = 16
 # ...and the whole question gives each of its two entries at least this chance (in %).
-_TWO_REQUESTS_FLOOR = 5.0
+_TWO_REQUESTS_FLOOR = 0.5
+# Below this share of known character n-grams, and with no known word, a text is gibberish ("zzzz",
+# "asdfgh"): the model's answer would only reflect its priors. A misspelt word stays well above it
+# ("recrutment": 0.84).
+_GIBBERISH = 0.6
 _WORD = re.compile(r"\w+")
 # A letter or script found in this many languages or fewer counts towards detecting them.
 _DISTINCT_LANGS = 3
@@ -462,7 +466,7 @@ class Matcher:
         probability (a question about two steps offers both); fall back when off-topic is likelier
         than any entry, or no entry is likely enough."""
         cfg = self.config
-        if not prediction.known:
+        if not prediction.known or (not prediction.words_known and prediction.coverage < _GIBBERISH):
             return Match("fallback", None, 0.0, (), lang)
         entries = [(label, 100.0 * p) for label, p in prediction.ranked if label != OFF_TOPIC]
         off_topic = 100.0 * prediction.off_topic

@@ -92,6 +92,20 @@ def test_prediction_ranks_classes_and_sums_to_one(model: TextClassifier) -> None
 def test_text_without_known_features_has_none(model: TextClassifier) -> None:
     prediction = model.predict("ж ж ж")
     assert prediction.known == 0
+    assert prediction.coverage == 0.0
+
+
+def test_coverage_tells_a_misspelt_word_from_gibberish() -> None:
+    model = fit(SAMPLES, TrainConfig(min_df=1))
+    known = model.predict("recruter")
+    misspelt = model.predict("recrutr")
+    gibberish = model.predict("xqzkwv")
+    assert known.coverage == 1.0
+    assert known.words_known == 1
+    assert 0.6 < misspelt.coverage < 1.0
+    assert misspelt.words_known == 0
+    assert gibberish.coverage < 0.6
+    assert gibberish.words_known == 0
 
 
 def _softmax(scores: list[float]) -> list[float]:
