@@ -28,7 +28,7 @@ class TrainConfig:
     """
 
     c: float = 100.0
-    min_df: int = 2
+    min_df: int = 3
     max_iter: int = 5000
 
 
