@@ -7,7 +7,6 @@ import logging
 import re
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from bot.core.lexicon import BYE_WORDS, OK_WORDS, SMALLTALK_WORDS, STEP_WORDS, T
 from bot.core.matching import Match, Matcher
 from bot.core.messages import Button, IncomingMessage, Link, Reply
 from bot.core.ports import Clock, Store, Translations, Translator, UserKey, UserState
+from bot.core.ratelimit import RateLimiter
 from bot.core.text import MAX_INPUT_CHARS, fold, normalize
 
 _log = logging.getLogger(__name__)
@@ -668,39 +668,3 @@ def fit_label(label: str, limit: int = MAX_BUTTON_LABEL) -> str:
     """A button label cut to the platforms' limit."""
     label = " ".join(label.split())
     return label if len(label) <= limit else label[: limit - 1].rstrip() + "…"
-
-
-class RateLimiter:
-    """At most ``limit`` messages per ``window`` seconds per user; one notice when the limit is hit."""
-
-    def __init__(self, limit: int, window: float, max_users: int = 100_000) -> None:
-        self.limit = limit
-        self.window = window
-        self.max_users = max_users
-        self._seen: dict[UserKey, deque[float]] = {}
-        self._warned: set[UserKey] = set()
-
-    def check(self, key: UserKey, now: float) -> str:
-        """``ok``, ``notice`` (first refusal: tell the user) or ``silent`` (refused again)."""
-        if self.limit <= 0:
-            return "ok"
-        times = self._seen.get(key)
-        if times is None:
-            if len(self._seen) >= self.max_users:
-                self._prune(now)
-            times = self._seen[key] = deque()
-        while times and now - times[0] >= self.window:
-            times.popleft()
-        if len(times) < self.limit:
-            times.append(now)
-            self._warned.discard(key)
-            return "ok"
-        if key in self._warned:
-            return "silent"
-        self._warned.add(key)
-        return "notice"
-
-    def _prune(self, now: float) -> None:
-        for key in [k for k, v in self._seen.items() if not v or now - v[-1] >= self.window]:
-            del self._seen[key]
-            self._warned.discard(key)
