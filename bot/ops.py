@@ -8,8 +8,8 @@ import sys
 from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING
 
-from bot.core.handler import Turn, fit_label
-from bot.core.messages import IncomingMessage, Reply
+from bot.core.handler import Turn
+from bot.core.messages import IncomingMessage, Reply, fit_label
 from bot.core.ports import Store
 from bot.core.text import normalize
 

@@ -11,11 +11,12 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from bot.core.commands import Accepts, Vocabulary, no_arguments, parse_steps, split_command, strip_prefix
+from bot.core.commands import Accepts, Vocabulary, no_arguments, split_command, strip_prefix
+from bot.core.guide_commands import GuideCommands
 from bot.core.knowledge import ENTRY_IDS, Content, Entry, KnowledgeBase
 from bot.core.lexicon import BYE_WORDS, OK_WORDS, SMALLTALK_WORDS, STEP_WORDS, THANKS_WORDS
 from bot.core.matching import Match, Matcher
-from bot.core.messages import Button, IncomingMessage, Link, Reply
+from bot.core.messages import Button, IncomingMessage, Link, Reply, fit_label
 from bot.core.ports import Clock, Store, Translations, Translator, UserKey, UserState
 from bot.core.ratelimit import RateLimiter
 from bot.core.text import MAX_INPUT_CHARS, fold, normalize
@@ -25,9 +26,6 @@ _log = logging.getLogger(__name__)
 REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")
 # One person at a terminal: no rate limit (scripts pipe many lines at once).
 _LOCAL_PLATFORMS = frozenset({"console", "cli"})
-
-#: Slack's limit on a button label; the strictest of the platforms.
-MAX_BUTTON_LABEL = 75
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
 #: A sentence this long (in words) in another language than the user's changes their language.
@@ -90,11 +88,7 @@ class Handler:
         self.accepts: dict[str, Accepts] = {}
         self._extra_aliases: dict[str, tuple[str, ...]] = {}
         self._vocabulary: Vocabulary | None = None
-        self.register("help", self._help)
-        self.register("steps", self._steps)
-        self.register("topics", self._topics)
-        self.register("step", self._step, accepts=_one_step)
-        self.register("lang", self._lang, accepts=_one_word)
+        self.guide = GuideCommands(self)
         self.help_lines: list[Callable[[Translator], list[str]]] = []
         #: Hooks that read typed text as a button press (a label typed, ``Europe/Paris``): an action or None.
         self.typed_buttons: list[Callable[[Turn, str], str | None]] = [self._typed_step_button]
@@ -274,13 +268,13 @@ class Handler:
             return self.commands[command](turn, args)
         folded = normalize(text)
         if not folded:
-            return self._help(turn, "")
+            return self.guide.help(turn, "")
         small = self._smalltalk(turn, folded)
         if small is not None:
             return small
         step = self._step_question(folded)
         if step is not None:
-            return self._step(turn, str(step))
+            return self.guide.step(turn, str(step))
         return self.answer(turn, text)
 
     def register(self, name: str, fn: CommandFn, *aliases: str, accepts: Accepts = no_arguments) -> None:
@@ -385,7 +379,7 @@ class Handler:
                     "Hello! I help you bring every school of your district into the Hour of Code. "
                     "Ask me a question, or pick a topic."
                 ),
-                buttons=self._topic_buttons(turn),
+                buttons=self.topic_buttons(turn),
                 lang=turn.lang,
                 kind="smalltalk",
             )
@@ -404,7 +398,7 @@ class Handler:
         elif match.decision == "clarify" and match.suggestions:
             reply = self._clarify(turn, match)
         if reply is None:
-            reply = self._fallback(turn)
+            reply = self.fallback(turn)
         reply.meta.update(meta)
         return [reply]
 
@@ -467,7 +461,7 @@ class Handler:
         for eid in match.suggestions:
             entry = self.kb.get(eid)
             if entry is not None:
-                buttons.append(Button(f"topic:{eid}", fit_label(self._title(entry, turn))))
+                buttons.append(Button(f"topic:{eid}", fit_label(self.title(entry, turn))))
         if match.several:
             text = turn.t.gettext("Your question is about several steps. Which one first?")
         else:
@@ -480,7 +474,7 @@ class Handler:
             topic=match.topic,
         )
 
-    def _fallback(self, turn: Turn) -> Reply:
+    def fallback(self, turn: Turn) -> Reply:
         faq = self.kb.links.resolve("faq", turn.locale, self.settings.country)
         links = (Link(turn.t.gettext("Hour of Code FAQ"), faq),) if faq else ()
         return Reply(
@@ -488,133 +482,21 @@ class Handler:
                 "I could not find that in the district guide. Here are the topics I know; the FAQ may help too."
             ),
             links=links,
-            buttons=self._topic_buttons(turn),
+            buttons=self.topic_buttons(turn),
             lang=turn.lang,
             kind="fallback",
         )
 
-    def _title(self, entry: Entry, turn: Turn) -> str:
+    def title(self, entry: Entry, turn: Turn) -> str:
         _, content = entry.best(turn.locale.split("-")[0].lower(), self.settings.default_locale)
         if entry.step is not None:
             return turn.t.gettext("Step {number}: {title}").format(number=entry.step, title=content.title)
         return content.title
 
-    def _topic_buttons(self, turn: Turn) -> tuple[Button, ...]:
+    def topic_buttons(self, turn: Turn) -> tuple[Button, ...]:
         order = {eid: i for i, eid in enumerate(ENTRY_IDS)}
         entries = sorted(self.kb.entries, key=lambda e: (order.get(e.id, len(order)), e.id))
-        return tuple(Button(f"topic:{e.id}", fit_label(self._title(e, turn))) for e in entries)
-
-    # ----------------------------------------------------------------- commands
-    def _help(self, turn: Turn, args: str) -> list[Reply]:
-        t = turn.t
-        lines = [
-            t.gettext("I answer questions about the Hour of Code guide for districts, in your language."),
-            t.gettext("Ask in your own words, for example: “how do I recruit schools?”"),
-            t.gettext("Commands:"),
-            t.gettext("steps: the five steps of the plan"),
-            t.gettext("step N: one step in detail"),
-            t.gettext("lang xx: answer me in another language (fr, en, …)"),
-        ]
-        for extra in self.help_lines:
-            lines.extend(extra(t))
-        return [
-            Reply(
-                "\n".join(lines),
-                buttons=self._topic_buttons(turn),
-                lang=turn.lang,
-                kind="help",
-                title=t.gettext("Help"),
-            )
-        ]
-
-    def _topics(self, turn: Turn, args: str) -> list[Reply]:
-        return [
-            Reply(
-                turn.t.gettext("Here are the topics I know:"),
-                buttons=self._topic_buttons(turn),
-                lang=turn.lang,
-                kind="topics",
-            )
-        ]
-
-    def _steps(self, turn: Turn, args: str) -> list[Reply]:
-        t = turn.t
-        lines = []
-        buttons = []
-        for number in range(1, 6):
-            entry = self.kb.step(number)
-            if entry is None:
-                continue
-            lines.append(self._title(entry, turn))
-            buttons.append(Button(f"step:{number}", fit_label(t.gettext("Show step {number}").format(number=number))))
-        return [
-            Reply(
-                "\n".join(lines),
-                buttons=tuple(buttons),
-                lang=turn.lang,
-                kind="steps",
-                title=t.gettext("The five steps"),
-            )
-        ]
-
-    def _step(self, turn: Turn, args: str) -> list[Reply]:
-        t = turn.t
-        arg = args.strip().rstrip(".?!").strip()
-        steps = parse_steps(arg, STEP_WORDS)
-        if steps is not None and len(steps) == 1:
-            arg = str(steps[0])
-        if not arg:
-            return [
-                Reply(
-                    t.gettext("Which step? Type a number from 1 to 5, for example: step 2"),
-                    lang=turn.lang,
-                    kind="error",
-                )
-            ]
-        if not (arg.isdecimal() and len(arg) < 3) or not 1 <= int(arg) <= 5:
-            return [
-                Reply(
-                    t.gettext("There are five steps: type a number from 1 to 5, for example: step 2"),
-                    lang=turn.lang,
-                    kind="error",
-                )
-            ]
-        entry = self.kb.step(int(arg))
-        if entry is None:
-            return [self._fallback(turn)]
-        return [self.entry_reply(turn, entry)]
-
-    def _lang(self, turn: Turn, args: str) -> list[Reply]:
-        t = turn.t
-        wanted = args.strip().split()[0] if args.strip() else ""
-        choices = sorted(set(self.kb.languages))
-        if not wanted:
-            return [
-                Reply(
-                    t.gettext("Which language? Available: {languages}").format(languages=", ".join(choices)),
-                    buttons=tuple(Button(f"lang:{c}", c) for c in choices),
-                    lang=turn.lang,
-                    kind="error",
-                )
-            ]
-        code = wanted.strip().lower().replace("_", "-")
-        match = next((c for c in choices if c.lower() == code or c.lower() == code.split("-")[0]), None)
-        if match is None:
-            return [
-                Reply(
-                    t.gettext("I don't know the language “{code}”. Available: {languages}").format(
-                        code=wanted[:20], languages=", ".join(choices)
-                    ),
-                    lang=turn.lang,
-                    kind="error",
-                )
-            ]
-        chosen = wanted.replace("_", "-") if wanted.lower().startswith(match) and len(wanted) <= 10 else match
-        current = self.store.get_user(turn.key) or turn.user
-        self.store.save_user(dataclasses.replace(current, locale=chosen, welcomed=True))
-        lang = self.translations.negotiate(chosen, self.settings.default_locale)
-        new_t = self.translations.get(lang)
-        return [Reply(new_t.gettext("From now on I will answer you in English."), lang=lang, kind="lang")]
+        return tuple(Button(f"topic:{e.id}", fit_label(self.title(e, turn))) for e in entries)
 
     # ----------------------------------------------------------------- buttons
     def _action(self, turn: Turn, action: str) -> list[Reply]:
@@ -628,7 +510,7 @@ class Handler:
         return [
             Reply(
                 turn.t.gettext("That button is no longer valid. Here are the topics I know:"),
-                buttons=self._topic_buttons(turn),
+                buttons=self.topic_buttons(turn),
                 lang=turn.lang,
                 kind="error",
             )
@@ -640,31 +522,3 @@ def stored_lang(user: UserState, handler: Handler) -> str:
     return handler.translations.negotiate(
         user.written_lang or user.locale_hint or handler.settings.default_locale, handler.settings.default_locale
     )
-
-
-def step_numbers(args: str, lang: str) -> bool:
-    """``done 1 2 3``, and what was meant as step numbers (``done 9``, ``done two``): the command says
-    what is wrong. Several words that are not numbers (``next steps after the event``) are a question."""
-    words = args.split()
-    return len(words) <= 1 or parse_steps(args, STEP_WORDS) is not None or all(_numeric(w) for w in words)
-
-
-def _numeric(word: str) -> bool:
-    return any(ch.isdigit() for ch in word) or fold(word) in STEP_WORDS
-
-
-def _one_step(args: str, lang: str) -> bool:
-    """``step 2``, and a single word meant as a step number (``step 9``, ``step deux``)."""
-    return step_numbers(args, lang)
-
-
-def _one_word(args: str, lang: str) -> bool:
-    """``lang fr-CA``: nothing, or one short word."""
-    words = args.split()
-    return len(words) <= 1 and all(len(w) <= 20 for w in words)
-
-
-def fit_label(label: str, limit: int = MAX_BUTTON_LABEL) -> str:
-    """A button label cut to the platforms' limit."""
-    label = " ".join(label.split())
-    return label if len(label) <= limit else label[: limit - 1].rstrip() + "…"

@@ -78,3 +78,13 @@ class Reply:
     topic: str | None = None
     replace: bool = False
     meta: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
+
+
+#: Slack's limit on a button label; the strictest of the platforms.
+MAX_BUTTON_LABEL = 75
+
+
+def fit_label(label: str, limit: int = MAX_BUTTON_LABEL) -> str:
+    """A button label cut to the platforms' limit."""
+    label = " ".join(label.split())
+    return label if len(label) <= limit else label[: limit - 1].rstrip() + "…"

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from bot.core.commands import parse_steps
-from bot.core.handler import Handler, Turn, fit_label, step_numbers
+from bot.core.guide_commands import step_numbers
+from bot.core.handler import Handler, Turn
 from bot.core.lexicon import STEP_WORDS
-from bot.core.messages import Button, Link, Reply
+from bot.core.messages import Button, Link, Reply, fit_label
 from bot.core.ports import Calendar, Reminder, Translator, UserState
 from bot.core.schedule import (
     AFTER_STEP,

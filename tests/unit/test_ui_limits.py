@@ -16,8 +16,8 @@ from babel.dates import format_date
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
-from bot.core.handler import MAX_BUTTON_LABEL
 from bot.core.knowledge import ENTRY_IDS, KnowledgeBase
+from bot.core.messages import MAX_BUTTON_LABEL
 from bot.knowledge.loader import load_kb
 
 REPO = Path(__file__).resolve().parents[2]
