@@ -82,8 +82,9 @@ class Prediction:
         ranked: The most probable classes (up to ten) with their probabilities, best first.
         off_topic: Probability of :data:`OFF_TOPIC` (0 when the model has no such class).
         known: How many distinct features of the text the model knows (0: it can say nothing).
-        coverage: Share of the text's distinct character n-grams that the model knows: near 1 for
-            words it has seen in some form (typos included), low for gibberish or another script.
+        coverage: Share of the character n-grams the model knows, in the text's best-known word: near
+            1 when a word was seen in some form (typos, inflections and Korean particles included),
+            low when no word was (gibberish, another script).
         words_known: How many of the text's words the model knows as whole words.
     """
 
@@ -177,16 +178,21 @@ class TextClassifier:
         index = self._index
         grams: set[str] = set()
         known_grams = words_known = 0
+        coverage = 0.0
         for feature in features(text):
             row = index.get(feature)
-            if feature[0] == "c" and feature not in grams:
+            kind = feature[0]
+            if kind == "c" and feature not in grams:
                 grams.add(feature)
                 known_grams += row is not None
-            elif feature[0] == "w" and row is not None:
-                words_known += 1
+            elif kind == "w":  # a word's n-grams come just before it
+                words_known += row is not None
+                if grams:
+                    coverage = max(coverage, known_grams / len(grams))
+                grams.clear()
+                known_grams = 0
             if row is not None:
                 counts[row] = counts.get(row, 0) + 1
-        coverage = known_grams / len(grams) if grams else 0.0
         values: dict[int, float] = {}
         if counts:
             idf = self._idf

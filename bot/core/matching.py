@@ -97,10 +97,11 @@ _CANDIDATES = 6
 _TWO_REQUESTS_WORDS = 16
 # ...and the whole question gives each of its two entries at least this chance (in %).
 _TWO_REQUESTS_FLOOR = 0.5
-# Below this share of known character n-grams, and with no known word, a text is gibberish ("zzzz",
-# "asdfgh"): the model's answer would only reflect its priors. A misspelt word stays well above it
-# ("recrutment": 0.84).
-_GIBBERISH = 0.6
+# When not one word of a text is known and its best-known word has under half of its character
+# n-grams known, the text is gibberish ("zzzz": 0.27, "asdfgh": 0.41) and the model's answer would only
+# reflect its priors. A misspelt or inflected word stays well above ("recrutment": 0.84, "perskit": 0.69,
+# "아워오브코드가": 0.81).
+_GIBBERISH = 0.5
 _WORD = re.compile(r"\w+")
 # A letter or script found in this many languages or fewer counts towards detecting them.
 _DISTINCT_LANGS = 3

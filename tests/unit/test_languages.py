@@ -56,6 +56,19 @@ def test_every_entry_has_curated_questions_and_keywords_in_each_language(kb: Kno
         assert content.keywords, (entry.id, lang)
 
 
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_answer_says_more_than_its_title(kb: KnowledgeBase, lang: str) -> None:
+    """The guide's sign-up button is only a slogan ("Get every school participating…"): an answer that
+    repeats its title tells a coordinator nothing, so each language says how to register."""
+    for entry in kb.entries:
+        content = entry.content[lang]
+        assert normalize(content.answer) != normalize(content.title), (entry.id, lang)
+        assert all(normalize(link.label) != normalize(content.title) for link in content.links), (entry.id, lang)
+    signup = kb.get("signup")
+    assert signup is not None
+    assert "hourofcode.com" in signup.content[lang].answer, lang
+
+
 def _sentences(text: str) -> list[str]:
     parts = re.split(r"(?<=[.!?:])\s+|\n", text)
     return [p.strip().lstrip("• ") for p in parts if len(p.strip()) >= 20]
