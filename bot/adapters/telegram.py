@@ -231,8 +231,20 @@ def protect_logs(token: str | None = None) -> None:
 
 
 # --------------------------------------------------------------------------------------- updates in
+# Largest id or Unix time Telegram sends fits in 64 bits; beyond, dates and ids overflow downstream.
+_MAX_INT = 2**63 - 1
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= _MAX_INT
+
+
 def _is_user(value: object) -> bool:
-    return isinstance(value, dict) and isinstance(value.get("id"), int) and not isinstance(value.get("id"), bool)
+    return (
+        isinstance(value, dict)
+        and _is_int(value.get("id"))
+        and all(isinstance(value.get(field, ""), str) for field in ("language_code", "username", "first_name"))
+    )
 
 
 def _is_message(value: object) -> bool:
@@ -240,8 +252,9 @@ def _is_message(value: object) -> bool:
         return False
     chat, sender = value.get("chat"), value.get("from")
     return (
-        isinstance(value.get("message_id"), int)
-        and isinstance(value.get("date"), int)
+        _is_int(value.get("message_id"))
+        and _is_int(value.get("date"))
+        and 0 <= value["date"] < 2**32
         and _is_user(chat)
         and isinstance(chat.get("type"), str)  # type: ignore[union-attr]  # _is_user: a dict
         and (sender is None or _is_user(sender))
@@ -256,7 +269,7 @@ def looks_like_update(data: object) -> bool:
     A quick look, done before the webhook answers; the update is read in full (PTB's
     ``Update.de_json``) after, and dropped with a warning if that fails.
     """
-    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+    if not isinstance(data, dict) or not _is_int(data.get("update_id")):
         return False
     for field, value in data.items():
         if field in ("message", "edited_message", "channel_post", "edited_channel_post"):
@@ -821,7 +834,7 @@ class TelegramPlatform:
             return web.Response(status=413, text="body too large")
         try:
             data = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested thousands deep
             return web.Response(status=400, text="malformed JSON")
         if not looks_like_update(data):
             return web.Response(status=400, text="not a Telegram update")
@@ -835,7 +848,7 @@ class TelegramPlatform:
         """Read an acknowledged update in full and hand it to PTB."""
         try:
             update = Update.de_json(data, self.application.bot)
-        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        except Exception as exc:
             # PTB reads what it is given as an update and fails in many ways on anything else.
             _log.warning("Telegram: update %s could not be read: %s", data.get("update_id"), type(exc).__name__)
             return

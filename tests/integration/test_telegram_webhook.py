@@ -95,6 +95,8 @@ async def test_rejected_requests_are_not_processed(served: Served) -> None:
     assert await served.post('{"update_id": 301, "message": {"text": 1}}', secret=SECRET) == 400
     assert await served.post('{"update_id": 301, "message": "hello"}', secret=SECRET) == 400
     assert await served.post('{"update_id": 301, "callback_query": [1]}', secret=SECRET) == 400
+    assert await served.post("[" * 10_000 + "]" * 10_000, secret=SECRET) == 400
+    assert await served.post('{"update_id": 301, "a": ' + "{" * 10_000 + "}" * 10_000 + "}", secret=SECRET) == 400
     huge = json.dumps({**load_update("text_private", update_id=302), "padding": "x" * MAX_BODY})
     assert await served.post(huge, secret=SECRET) == 413
     # A valid update afterwards is the only one answered: the rejected ones never got in.
@@ -168,7 +170,13 @@ def test_every_kind_of_update_the_bot_reads_has_the_shape_of_one(name: str) -> N
         ("message", {"from": {"id": True}}),
         ("message", {"date": "today"}),
         ("message", {"entities": "bold"}),
+        ("message", {"from": {"id": 5, "language_code": 5}}),
+        ("message", {"from": {"id": 5, "username": ["x"]}}),
+        ("message", {"date": 10**20}),
+        ("message", {"date": -1}),
+        ("message", {"message_id": 2**80}),
         ("", {"update_id": "7"}),
+        ("", {"update_id": 2**64}),
         ("", {"poll": 3}),
     ],
 )
