@@ -18,6 +18,51 @@ from bot.core.ports import Sender
 MAX_BODY = 1024 * 1024
 
 
+#: Seconds a client has to send a request's body once its headers were accepted.
+BODY_DEADLINE = 10.0
+#: A body of this size or less is cheap to hold; larger ones (or of unknown size) count as large.
+SMALL_BODY = 64 * 1024
+#: Large bodies being read at once, across platforms; a request beyond gets a 503 at once.
+MAX_LARGE_READS = 16
+
+
+class BodyReader:
+    """Reads request bodies so that clients who stall cost little: a size cap, a deadline, and a cap
+    on large bodies being read at once (Slack's and Telegram's requests are a few kilobytes)."""
+
+    def __init__(
+        self, limit: int = MAX_BODY, deadline: float = BODY_DEADLINE, max_large: int = MAX_LARGE_READS
+    ) -> None:
+        self.limit = limit
+        self.deadline = deadline
+        self.max_large = max_large
+        self.large = 0
+
+    async def read(self, request: web.Request) -> bytes:
+        """The body of ``request``; raises 413 (too large), 408 (too slow) or 503 (too many at once)."""
+        size = request.content_length
+        if size is not None and size > self.limit:
+            raise web.HTTPRequestEntityTooLarge(max_size=self.limit, actual_size=size)
+        large = size is None or size > SMALL_BODY
+        if large and self.large >= self.max_large:
+            raise web.HTTPServiceUnavailable(text="busy", headers={"Retry-After": "1"})
+        self.large += large
+        try:
+            async with asyncio.timeout(self.deadline):
+                body = await request.read()
+        except TimeoutError:
+            raise web.HTTPRequestTimeout(text="body too slow") from None
+        finally:
+            self.large -= large
+        if len(body) > self.limit:
+            raise web.HTTPRequestEntityTooLarge(max_size=self.limit, actual_size=len(body))
+        return body
+
+
+#: The process's reader: the cap on large bodies is shared by every platform's routes.
+BODIES = BodyReader()
+
+
 #: Paths that are not a platform's: they neither count as requests in flight nor wait for them.
 OWN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 #: Longest time the work of an acknowledged request waits for the requests after it to be acknowledged.

@@ -46,6 +46,7 @@ from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.adapters.slack_input import Malformed, body_problem, header_problem
 from bot.adapters.slack_render import (
     ACTION_PREFIX,
     SlackMessage,
@@ -57,7 +58,7 @@ from bot.adapters.slack_render import (
 from bot.core.errors import ConfigError, PermanentSendError, TransientSendError
 from bot.core.messages import IncomingMessage, Reply
 from bot.core.ports import Sender, Translations, UserKey
-from bot.web import AckFirst, Backlog
+from bot.web import BODIES, AckFirst, Backlog
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -802,7 +803,13 @@ class SlackPlatform:
 
     # ------------------------------------------------------------------ HTTP
     async def _events(self, request: web.Request) -> web.Response:
-        raw = await request.read()  # over client_max_size: aiohttp answers 413
+        problem = header_problem(
+            request.headers.get("X-Slack-Request-Timestamp"), request.headers.get("X-Slack-Signature"), time.time()
+        )
+        if problem is not None:
+            # Before the body is read: a client without the signing secret costs no memory.
+            return web.Response(status=401, text="invalid request signature")
+        raw = await BODIES.read(request)  # over the limit: 413; too slow: 408
         headers = {k.lower(): v for k, v in request.headers.items()}
         try:
             body = raw.decode("utf-8")
@@ -813,14 +820,23 @@ class SlackPlatform:
             # Checked before parsing so that nothing unsigned reaches a parser (bolt does not check again).
             return web.Response(status=401, text="invalid request signature")
         try:
+            unusable = body_problem(body, request.headers.get("Content-Type", ""))
+        except Malformed:
+            return web.Response(status=400, text="malformed body")
+        if unusable is not None:
+            # Signed, so Slack's: acknowledged (a 200 is not retried) and left alone.
+            self.log.warning("slack: a signed request was ignored: %s", unusable)
+            return web.Response(status=200)
+        try:
             bolt_request = AsyncBoltRequest(
                 body=body,
                 query=request.query_string,
                 headers={k.lower(): request.headers.getall(k) for k in request.headers},
             )
-        except ValueError:
-            return web.Response(status=400, text="malformed body")
-        response = await self.app.async_dispatch(bolt_request)
+            response = await self.app.async_dispatch(bolt_request)
+        except Exception as exc:
+            self.log.warning("slack: a signed request could not be dispatched: %s", type(exc).__name__)
+            return web.Response(status=200)
         return await to_aiohttp_response(response)
 
     async def _oauth(self, request: web.Request) -> web.Response:

@@ -1,11 +1,16 @@
-"""Slack configuration: variables checked and named, HTTP or Socket Mode, one or many workspaces, rejected requests."""
+"""Slack configuration: variables checked and named, HTTP or Socket Mode, one or many workspaces, rejected
+requests: refused before their body is read, given up when their body does not come, and acknowledged
+without a traceback when signed but unusable."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlparse
 
 import pytest
 import yaml
@@ -18,10 +23,10 @@ from bot.core.errors import ConfigError
 from bot.core.knowledge import KnowledgeBase
 from bot.core.ports import UserKey
 from bot.store.memory import MemoryStore
-from bot.web import MAX_BODY, create_app
+from bot.web import BODIES, MAX_BODY, create_app
 from tests.auxil.fake_slack_api import FakeSlackApi, SlackDelivery, serve
 from tests.auxil.harness import FakeClock
-from tests.integration.test_slack import SECRET, TEAM, TOKEN, USER, dm, text_of
+from tests.integration.test_slack import SECRET, TEAM, TOKEN, USER, dm, fixture, text_of
 
 APP_TOKEN = "xapp-1-A0HOCBOT-1234-abcdef"
 OAUTH = {"SLACK_CLIENT_ID": "1111.2222", "SLACK_CLIENT_SECRET": "shh-client", "SLACK_STATE_SECRET": "s" * 40}
@@ -168,6 +173,146 @@ async def test_unsigned_forged_stale_oversized_and_malformed_requests_are_refuse
     assert status == 200
     await platform.drain()
     assert fake.calls_to("chat.postMessage")
+
+
+# ------------------------------------------------------------------------------------- unusable input
+def _event(**changes: Any) -> str:
+    payload = dm("plan", "EvMALFORMED")
+    payload.update(changes)
+    return json.dumps(payload)
+
+
+def _event_with(**changes: Any) -> str:
+    payload = dm("plan", "EvMALFORMED")
+    payload["event"].update(changes)
+    return json.dumps(payload)
+
+
+def _action(**changes: Any) -> str:
+    payload = fixture("block_actions")
+    payload.update(changes)
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def _command(**changes: Any) -> str:
+    fields = {k: v for k, v in {**fixture("slash_command"), **changes}.items() if v is not None}
+    return urlencode(fields)
+
+
+FORM = "application/x-www-form-urlencoded"
+SIGNED_BUT_UNUSABLE = {
+    "JSON array": ("[1, 2]", "application/json"),
+    "JSON null": ("null", "application/json"),
+    "JSON string": ('"hello"', "application/json"),
+    "JSON number": ("42", "application/json"),
+    "nested 10,000 deep": ("[" * 10_000 + "]" * 10_000, "application/json"),
+    "object nested 10,000 deep": (
+        '{"type": "event_callback", "x": ' + '{"a": ' * 10_000 + "1" + "}" * 10_001,
+        "application/json",
+    ),
+    "no type": (json.dumps({"event": {}}), "application/json"),
+    "event null": (_event(event=None), "application/json"),
+    "event a list": (_event(event=[1]), "application/json"),
+    "event text a list": (_event_with(text=["plan"]), "application/json"),
+    "event text a number": (_event_with(text=5), "application/json"),
+    "event user a number": (_event_with(user=5), "application/json"),
+    "team id a number": (_event(team_id=5), "application/json"),
+    "payload a list": (urlencode({"payload": "[1, 2]"}), FORM),
+    "actions empty": (_action(actions=[]), FORM),
+    "actions a string": (_action(actions="x"), FORM),
+    "action a number": (_action(actions=[1]), FORM),
+    "action value a list": (_action(actions=[{"action_id": "a", "value": [1]}]), FORM),
+    "user a string": (_action(user="U0001"), FORM),
+    "container a list": (_action(container=[1]), FORM),
+    "command without user_id": (_command(user_id=None), FORM),
+    "command without response_url": (_command(response_url=None), FORM),
+}
+
+
+@pytest.mark.parametrize("name", list(SIGNED_BUT_UNUSABLE))
+async def test_a_signed_body_the_bot_cannot_use_is_acknowledged_and_logged(
+    served: Served, fake: FakeSlackApi, caplog: pytest.LogCaptureFixture, name: str
+) -> None:
+    slack, platform, _ = served
+    body, content_type = SIGNED_BUT_UNUSABLE[name]
+    status, _ = await slack.post(body, content_type=content_type)
+    await platform.drain()
+    assert status == 200
+    assert "a signed request was ignored" in caplog.text
+    assert "Traceback" not in caplog.text
+    assert not any(record.exc_info for record in caplog.records)
+    assert fake.calls == []  # nothing reached a listener
+    # The server is healthy: a proper message afterwards is answered.
+    status, _ = await slack.event(dm("plan", "EvAFTER"))
+    await platform.drain()
+    assert status == 200
+    assert fake.calls_to("chat.postMessage")
+
+
+@pytest.mark.parametrize(
+    ("name", "headers"),
+    [
+        ("no signature", {}),
+        ("stale timestamp", {"X-Slack-Request-Timestamp": "1000000000", "X-Slack-Signature": "v0=" + "0" * 64}),
+        ("timestamp not a number", {"X-Slack-Request-Timestamp": "soon", "X-Slack-Signature": "v0=" + "0" * 64}),
+        ("signature of the wrong form", {"X-Slack-Request-Timestamp": "NOW", "X-Slack-Signature": "sha256=abc"}),
+    ],
+)
+async def test_a_request_that_cannot_be_signed_is_refused_before_its_body_is_read(
+    served: Served, name: str, headers: dict[str, str]
+) -> None:
+    url = served[0].base_url
+    sent = {k: v.replace("NOW", str(int(time.time()))) for k, v in headers.items()}
+    status = await _stalled_request(url, sent, content_length=1_000_000, within=5)
+    assert status == 401
+
+
+async def test_a_body_that_does_not_come_is_given_up_after_the_deadline(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = served[0].base_url
+    monkeypatch.setattr(BODIES, "deadline", 0.5)
+    headers = {"X-Slack-Request-Timestamp": str(int(time.time())), "X-Slack-Signature": "v0=" + "a" * 64}
+    started = time.monotonic()
+    status = await _stalled_request(url, headers, content_length=1_000_000, within=5)
+    assert status == 408
+    assert time.monotonic() - started < 3
+    assert BODIES.large == 0
+
+
+async def test_large_bodies_read_at_once_are_capped(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = served[0].base_url
+    monkeypatch.setattr(BODIES, "max_large", 2)
+    monkeypatch.setattr(BODIES, "deadline", 2.0)
+    headers = {"X-Slack-Request-Timestamp": str(int(time.time())), "X-Slack-Signature": "v0=" + "a" * 64}
+    statuses = await asyncio.gather(
+        *(_stalled_request(url, headers, content_length=500_000, within=10, pause=i * 0.2) for i in range(4))
+    )
+    assert sorted(statuses) == [408, 408, 503, 503]
+
+
+async def _stalled_request(
+    url: str, headers: dict[str, str], *, content_length: int, within: float, pause: float = 0.0
+) -> int:
+    """Send headers announcing a body, send a few bytes of it, then nothing; the status answered."""
+    await asyncio.sleep(pause)
+    where = urlparse(url)
+    reader, writer = await asyncio.open_connection(where.hostname, where.port)
+    try:
+        lines = [
+            "POST /slack/events HTTP/1.1",
+            f"Host: {where.hostname}",
+            "Content-Type: application/json",
+            f"Content-Length: {content_length}",
+            *(f"{k}: {v}" for k, v in headers.items()),
+        ]
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + b'{"type": ')
+        await writer.drain()
+        async with asyncio.timeout(within):
+            status_line = await reader.readline()
+        return int(status_line.split()[1])
+    finally:
+        writer.close()
 
 
 # ------------------------------------------------------------------------------------- manifest

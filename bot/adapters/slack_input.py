@@ -1,0 +1,119 @@
+"""What the Slack endpoint checks before bolt sees a request: the headers before the body is read, and
+the shape of a correctly signed body before it is dispatched.
+
+Slack signs what it sends, but a signed body can still be something this bot cannot use (a replayed
+test, a new payload type, a broken proxy). Such a body is acknowledged with a 200 and a log line, so
+that Slack does not retry it, and never reaches a listener that would fail on it after the
+acknowledgement.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import parse_qs
+
+#: Slack refuses requests whose timestamp is more than five minutes away from now.
+MAX_CLOCK_SKEW = 5 * 60
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+_EVENT_STRINGS = ("type", "user", "channel", "text", "ts", "thread_ts", "channel_type", "subtype", "bot_id")
+
+
+def header_problem(timestamp: str | None, signature: str | None, now: float) -> str | None:
+    """Why a request cannot be signed by Slack, from its headers alone (None when it may be).
+
+    Checked before the body is read, so that a client without the signing secret cannot make the
+    server hold a large body: a timestamp within five minutes of now and a signature of the right form.
+    """
+    if not timestamp or not signature:
+        return "missing signature headers"
+    try:
+        stamp = int(timestamp)
+    except ValueError:
+        return "malformed timestamp"
+    if abs(now - stamp) > MAX_CLOCK_SKEW:
+        return "stale timestamp"
+    if not _SIGNATURE.fullmatch(signature):
+        return "malformed signature"
+    return None
+
+
+class Malformed(ValueError):
+    """The body is not even valid JSON or form data: answered with 400."""
+
+
+def body_problem(body: str, content_type: str) -> str | None:
+    """Why a signed body cannot be used by this bot (None when it can); raises :class:`Malformed`
+    when it does not parse at all.
+
+    JSON bodies are Events API callbacks; form bodies are slash commands or interactions
+    (``payload=<json>``).
+    """
+    if content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
+        return _form_problem(body)
+    doc = _json(body)
+    if doc is _UNPARSABLE:
+        raise Malformed("body is not JSON")
+    if not isinstance(doc, dict):
+        return "body is not a JSON object"
+    if not isinstance(doc.get("type"), str):
+        return "no request type"
+    if doc["type"] == "url_verification":
+        return None if isinstance(doc.get("challenge"), str) else "url_verification without a challenge"
+    if "event" in doc:
+        event = doc["event"]
+        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+            return "event is not an object with a type"
+        if any(not isinstance(event.get(key, ""), str | None) for key in _EVENT_STRINGS):
+            return "an event field that should be text is not"
+    for key in ("team_id", "api_app_id", "event_id"):
+        if not isinstance(doc.get(key, ""), str):
+            return f"{key} is not text"
+    return None
+
+
+def _form_problem(body: str) -> str | None:
+    try:
+        fields = parse_qs(body, keep_blank_values=True, strict_parsing=False, max_num_fields=200)
+    except ValueError:
+        return "malformed form"
+    if "payload" not in fields:
+        # A slash command: the bot answers through response_url, to the user who typed it.
+        for key in ("command", "user_id", "response_url"):
+            if not fields.get(key, [""])[0]:
+                return f"slash command without {key}"
+        return None
+    payload = _json(fields["payload"][0])
+    if payload is _UNPARSABLE:
+        raise Malformed("interaction payload is not JSON")
+    if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
+        return "interaction payload is not an object with a type"
+    user = payload.get("user")
+    if user is not None and not (isinstance(user, dict) and isinstance(user.get("id", ""), str)):
+        return "interaction user is not an object"
+    actions = payload.get("actions")
+    if actions is not None:
+        if not isinstance(actions, list) or not actions:
+            return "interaction without actions"
+        for action in actions:
+            if not isinstance(action, dict):
+                return "an action is not an object"
+            if any(not isinstance(action.get(key, ""), str) for key in ("action_id", "block_id", "value")):
+                return "an action field that should be text is not"
+    for key in ("container", "channel", "message", "team"):
+        if not isinstance(payload.get(key, {}), dict | None):
+            return f"interaction {key} is not an object"
+    return None
+
+
+_UNPARSABLE = object()
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return _UNPARSABLE
+    except RecursionError:  # valid JSON nested thousands deep: nothing Slack sends
+        return None
