@@ -159,6 +159,38 @@ def test_json_logs_hash_users_hide_text_and_tokens() -> None:
     assert FAKE_TOKEN.split(":")[1] not in raw
 
 
+def test_secret_settings_never_reach_a_log_line_at_any_level() -> None:
+    secrets = {
+        "TELEGRAM_WEBHOOK_SECRET": "s3cret-webhook-token_0123456789",
+        "SLACK_SIGNING_SECRET": 'signing"secret\\with-quote',
+        "MATRIX_PASSWORD": "correct horse battery staple",
+        "DATABASE_URL": "postgresql://hoc:db-pass-w0rd@127.0.0.1:5432/hoc",
+    }
+    stream = io.StringIO()
+    setup_logging({**secrets, "HOC_LOG_LEVEL": "DEBUG"}, stream)
+    try:
+        bot_log = logging.getLogger("telegram.Bot")
+        bot_log.debug(
+            "Calling Bot API endpoint `setWebhook` with parameters `%s`",
+            {"secret_token": secrets["TELEGRAM_WEBHOOK_SECRET"]},
+        )
+        logging.getLogger("slack").debug("secret %s", secrets["SLACK_SIGNING_SECRET"])
+        logging.getLogger("nio").info("login with " + secrets["MATRIX_PASSWORD"])
+        try:
+            raise RuntimeError("connect to " + secrets["DATABASE_URL"])
+        except RuntimeError:
+            logging.getLogger("bot").exception("database")
+    finally:
+        logging.getLogger().handlers.clear()
+        logging.getLogger().setLevel(logging.WARNING)
+    raw = stream.getvalue()
+    assert len(raw.splitlines()) == 4
+    assert raw.count("[redacted]") >= 4
+    for value in (*secrets.values(), "db-pass-w0rd"):
+        assert value not in raw
+        assert json.dumps(value)[1:-1] not in raw
+
+
 def test_message_text_is_logged_only_when_asked() -> None:
     stream = io.StringIO()
     setup_logging({}, stream)
