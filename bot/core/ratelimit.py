@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 
 from bot.core.ports import UserKey
 
 
 class RateLimiter:
-    """At most ``limit`` messages per ``window`` seconds per user; one notice when the limit is hit."""
+    """At most ``limit`` messages per ``window`` seconds per user; one notice when the limit is hit.
+
+    Safe to share between threads (the handler runs in worker threads).
+    """
 
     def __init__(self, limit: int, window: float, max_users: int = 100_000) -> None:
         self.limit = limit
@@ -16,11 +20,16 @@ class RateLimiter:
         self.max_users = max_users
         self._seen: dict[UserKey, deque[float]] = {}
         self._warned: set[UserKey] = set()
+        self._lock = threading.Lock()
 
     def check(self, key: UserKey, now: float) -> str:
         """``ok``, ``notice`` (first refusal: tell the user) or ``silent`` (refused again)."""
         if self.limit <= 0:
             return "ok"
+        with self._lock:
+            return self._check(key, now)
+
+    def _check(self, key: UserKey, now: float) -> str:
         times = self._seen.get(key)
         if times is None:
             if len(self._seen) >= self.max_users:
