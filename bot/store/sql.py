@@ -10,6 +10,7 @@ but not yet marked is then sent twice.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import threading
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -146,11 +147,14 @@ reminders = Table(
     sqlite_autoincrement=True,
 )
 
+#: Longest event id stored as it is (the column's size); a longer one is stored as its digest.
+EVENT_ID_SIZE = 128
+
 events = Table(
     "events",
     metadata,
     Column("platform", String(32), nullable=False),
-    Column("event_id", String(128), nullable=False),
+    Column("event_id", String(EVENT_ID_SIZE), nullable=False),
     Column("seen_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False, index=True),
     PrimaryKeyConstraint("platform", "event_id"),
@@ -551,6 +555,7 @@ class SqlStore:
         as the time to live allows; an expired id not purged yet counts as new.
         """
         now = as_utc(now)
+        event_id = stored_event_id(event_id)
         row = {"platform": platform, "event_id": event_id, "seen_at": now, "expires_at": now + ttl}
         with self._write() as conn:
             if self._next_purge is None or not self._next_purge - EVENT_PURGE_INTERVAL <= now < self._next_purge:
@@ -607,3 +612,11 @@ class SqlStore:
             ).all()
         ranked = [(str(t), int(n)) for t, n in unanswered]
         return StoreStats(by_platform, done, decisions, ranked, by_status)
+
+
+def stored_event_id(event_id: str) -> str:
+    """``event_id`` as the ``events`` table keeps it: itself, or ``sha256:<hex>`` when longer than the
+    column (the platforms do not bound their ids; a digest keeps deduplicating them)."""
+    if len(event_id) <= EVENT_ID_SIZE:
+        return event_id
+    return "sha256:" + hashlib.sha256(event_id.encode("utf-8", "surrogatepass")).hexdigest()

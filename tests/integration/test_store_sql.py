@@ -270,6 +270,16 @@ def test_concurrent_claims_are_exclusive(any_store: Store) -> None:
 # -------------------------------------------------------------------------------- events
 
 
+def test_event_ids_of_any_length_deduplicate(any_store: Store) -> None:
+    ttl = dt.timedelta(minutes=10)
+    long_id, other = "E" * 300, "E" * 299 + "F"
+    assert any_store.seen_event("slack", long_id, at(0), ttl) is False
+    assert any_store.seen_event("slack", long_id, at(1), ttl) is True
+    assert any_store.seen_event("slack", other, at(1), ttl) is False
+    assert any_store.seen_event("slack", "é" * 129, at(1), ttl) is False
+    assert any_store.seen_event("slack", "é" * 129, at(2), ttl) is True
+
+
 def test_seen_event_detects_duplicates_until_expiry(any_store: Store) -> None:
     ttl = dt.timedelta(hours=1)
     assert any_store.seen_event("slack", "Ev1", at(0), ttl) is False

@@ -29,23 +29,28 @@ def switch_often() -> Iterator[None]:
     sys.setswitchinterval(before)
 
 
+def _race(limiter: RateLimiter, threads: int, each: int) -> Counter[str]:
+    """Outcomes of ``threads`` threads each sending ``each`` messages of one user at once."""
+    outcomes: Counter[str] = Counter()
+    lock = threading.Lock()
+    start = threading.Barrier(threads)
+
+    def send() -> None:
+        start.wait()
+        mine = Counter(limiter.check(KEY, 1.0) for _ in range(each))
+        with lock:
+            outcomes.update(mine)
+
+    running = [threading.Thread(target=send) for _ in range(threads)]
+    for thread in running:
+        thread.start()
+    for thread in running:
+        thread.join()
+    return outcomes
+
+
 @pytest.mark.usefixtures("switch_often")
 def test_threads_sharing_it_let_exactly_the_limit_through() -> None:
     for _ in range(20):
-        limiter = RateLimiter(limit=50, window=60.0)
-        outcomes: Counter[str] = Counter()
-        lock = threading.Lock()
-        start = threading.Barrier(8)
-
-        def send() -> None:
-            start.wait()
-            mine = Counter(limiter.check(KEY, 1.0) for _ in range(40))
-            with lock:
-                outcomes.update(mine)
-
-        threads = [threading.Thread(target=send) for _ in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        outcomes = _race(RateLimiter(limit=50, window=60.0), threads=8, each=40)
         assert outcomes == {"ok": 50, "notice": 1, "silent": 8 * 40 - 51}
