@@ -16,7 +16,7 @@ from bot.core.messages import Reply
 from bot.core.onboarding import Onboarding, OnboardingSettings
 from bot.core.ports import Clock, Reminder, Sender, Store, SystemClock
 from bot.i18n import Catalogs, default_locales_dir
-from bot.ops import Admin, Metrics, Observer
+from bot.ops import Admin, Metrics, Observer, parse_admins
 
 if TYPE_CHECKING:
     from bot.web import Platform
@@ -176,8 +176,7 @@ def build_bot(
     onboarding = build_onboarding(handler, settings)
     bot = Bot(handler, onboarding, catalogs, settings, Metrics() if metrics else None)
     handler.observers.append(Observer(bot, bot.metrics, log_text=(settings.env or {}).get("HOC_LOG_TEXT") == "1"))
-    admins = (settings.env or {}).get("HOC_ADMINS", "")
-    Admin(bot, admins.split(","), bot.reload)
+    Admin(bot, parse_admins((settings.env or {}).get("HOC_ADMINS", "")), bot.reload)
     return bot
 
 

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING
 
+from bot.core.errors import ConfigError
 from bot.core.handler import Turn
 from bot.core.messages import IncomingMessage, Reply, fit_label
 from bot.core.ports import Store
@@ -98,19 +99,50 @@ class Observer:
         _log.info("message handled", extra={"fields": extra})
 
 
-class Admin:
-    """``stats`` and ``reload`` for the users listed in ``HOC_ADMINS`` (``platform:user`` or ``user``)."""
+#: Platforms whose user ids are only unique within a workspace: an admin names the workspace too.
+_WORKSPACE_PLATFORMS = frozenset({"slack"})
 
-    def __init__(self, bot: Bot, admins: Collection[str], reload: Callable[[], list[str]]) -> None:
+
+def parse_admins(value: str) -> frozenset[tuple[str, str, str]]:
+    """The admins of ``HOC_ADMINS`` as ``(platform, workspace, user)``: ``slack:T123:U456`` (a Slack
+    user id is only unique within its workspace), ``telegram:42``, ``console:me``; comma-separated.
+
+    Raises ConfigError naming ``HOC_ADMINS`` for an entry without its platform, or a Slack one
+    without its workspace: either would let someone else with the same id in.
+    """
+    admins = set()
+    for raw in value.split(","):
+        entry = raw.strip()
+        if not entry:
+            continue
+        parts = entry.split(":")
+        platform = parts[0].lower()
+        if platform in _WORKSPACE_PLATFORMS and len(parts) == 3 and all(parts):
+            admins.add((platform, parts[1], parts[2]))
+        elif platform not in _WORKSPACE_PLATFORMS and len(parts) == 2 and all(parts):
+            admins.add((platform, "", parts[1]))
+        else:
+            raise ConfigError(
+                f"HOC_ADMINS: {entry[:40]!r} is not platform:user"
+                " (slack:TEAM:USER for Slack, telegram:ID, console:NAME)"
+            )
+    return frozenset(admins)
+
+
+class Admin:
+    """``stats`` and ``reload`` for the users listed in ``HOC_ADMINS`` (see :func:`parse_admins`)."""
+
+    def __init__(self, bot: Bot, admins: Collection[tuple[str, str, str]], reload: Callable[[], list[str]]) -> None:
         self.bot = bot
-        self.admins = frozenset(a.strip() for a in admins if a.strip())
+        self.admins = frozenset(admins)
         self.reload_kb = reload
         bot.handler.register("stats", self.stats)
         bot.handler.register("reload", self.reload)
 
     def _allowed(self, turn: Turn) -> bool:
         msg = turn.msg
-        return msg.user in self.admins or f"{msg.platform}:{msg.user}" in self.admins
+        workspace = msg.workspace if msg.platform in _WORKSPACE_PLATFORMS else ""
+        return (msg.platform, workspace, msg.user) in self.admins
 
     def _refuse(self, turn: Turn, command: str) -> list[Reply]:
         _log.warning(

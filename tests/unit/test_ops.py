@@ -12,6 +12,7 @@ import pytest
 
 from bot.app import build_bot
 from bot.config import Settings
+from bot.core.errors import ConfigError
 from bot.core.messages import IncomingMessage
 from bot.core.ports import UserKey, UserState
 from bot.logs import setup_logging
@@ -83,7 +84,7 @@ def _kb_copy(tmp_path: Path) -> Path:
 
 def test_admin_reload_refuses_an_invalid_kb_and_keeps_serving(tmp_path: Path) -> None:
     kb_dir = _kb_copy(tmp_path)
-    env = {"HOC_KNOWLEDGE_DIR": str(kb_dir), "HOC_ADMINS": "slack:UADMIN"}
+    env = {"HOC_KNOWLEDGE_DIR": str(kb_dir), "HOC_ADMINS": "slack:T1:UADMIN"}
     bot = build_bot(Settings.from_env(env), store=MemoryStore(), clock=FakeClock())
     before = bot.handler.kb
     (kb_dir / "entries" / "social-media.yaml").write_text("id: [unclosed\n", encoding="utf-8")
@@ -96,7 +97,7 @@ def test_admin_reload_refuses_an_invalid_kb_and_keeps_serving(tmp_path: Path) ->
 
 def test_admin_reload_serves_the_new_kb(tmp_path: Path) -> None:
     kb_dir = _kb_copy(tmp_path)
-    env = {"HOC_KNOWLEDGE_DIR": str(kb_dir), "HOC_ADMINS": "UADMIN"}
+    env = {"HOC_KNOWLEDGE_DIR": str(kb_dir), "HOC_ADMINS": "telegram:99,slack:T1:UADMIN"}
     bot = build_bot(Settings.from_env(env), store=MemoryStore(), clock=FakeClock())
     path = kb_dir / "entries" / "recruit-schools.yaml"
     path.write_text(
@@ -108,7 +109,7 @@ def test_admin_reload_serves_the_new_kb(tmp_path: Path) -> None:
 
 
 def test_non_admin_gets_a_polite_refusal_and_the_attempt_is_logged(caplog: pytest.LogCaptureFixture) -> None:
-    bot = build_bot(Settings.from_env({"HOC_ADMINS": "slack:UADMIN"}), store=MemoryStore(), clock=FakeClock())
+    bot = build_bot(Settings.from_env({"HOC_ADMINS": "slack:T1:UADMIN"}), store=MemoryStore(), clock=FakeClock())
     with caplog.at_level(logging.WARNING, logger="bot.events"):
         for command in ("stats", "reload"):
             [reply] = bot.handler.handle(_msg(command, user="U_SOMEONE"))[-1:]
@@ -119,9 +120,31 @@ def test_non_admin_gets_a_polite_refusal_and_the_attempt_is_logged(caplog: pytes
     assert "U_SOMEONE" not in json.dumps([r.__dict__.get("fields") for r in refusals])
 
 
+def test_an_admin_is_one_user_of_one_platform_and_workspace() -> None:
+    bot = build_bot(
+        Settings.from_env({"HOC_ADMINS": "slack:T1:UADMIN, telegram:42"}), store=MemoryStore(), clock=FakeClock()
+    )
+
+    def kind(user: str, platform: str = "slack", workspace: str = "T1") -> str:
+        msg = IncomingMessage(platform, user, "stats", workspace=workspace, chat="D1", locale_hint="fr-FR")
+        return bot.handler.handle(msg)[-1].kind
+
+    assert kind("UADMIN") == "stats"
+    assert kind("42", platform="telegram", workspace="") == "stats"
+    assert kind("UADMIN", workspace="T2") == "error"  # the same id in another workspace
+    assert kind("UADMIN", platform="telegram", workspace="") == "error"
+    assert kind("42") == "error"
+
+
+@pytest.mark.parametrize("value", ["UADMIN", "slack:UADMIN", "slack:T1:", "telegram", "telegram:1:2", ":42"])
+def test_admins_without_platform_or_workspace_are_refused_at_start(value: str) -> None:
+    with pytest.raises(ConfigError, match="HOC_ADMINS"):
+        build_bot(Settings.from_env({"HOC_ADMINS": value}), store=MemoryStore(), clock=FakeClock())
+
+
 def test_stats_lists_unanswered_questions_without_user_ids() -> None:
     store = MemoryStore()
-    bot = build_bot(Settings.from_env({"HOC_ADMINS": "UADMIN"}), store=store, clock=FakeClock())
+    bot = build_bot(Settings.from_env({"HOC_ADMINS": "telegram:99,slack:T1:UADMIN"}), store=store, clock=FakeClock())
     for user in ("U1", "U2", "U3"):
         bot.handler.handle(_msg("Horaires de la PISCINE ?", user=user))
     bot.handler.handle(_msg("comment recruter des écoles ?", user="U1"))
