@@ -933,7 +933,7 @@ class SlackPlatform:
             respond=respond,
             ephemeral=bool(container.get("is_ephemeral")),
             # Someone else's buttons: answer this user privately, leave the message as it is.
-            ephemeral_to=str(user) if owner and owner != user else None,
+            ephemeral_to=str(user) if owner != user else None,
         )
         await self._turn(team, str(user), channel, str(value), where, action=True)
 

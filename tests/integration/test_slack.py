@@ -229,6 +229,21 @@ async def test_someone_elses_buttons_answer_privately_and_leave_the_message(stac
     assert set(theirs.steps_done) == {1}
 
 
+@pytest.mark.parametrize("block_id", ["hoc:0:0", "hoc:0:0:", "someone-else's-block", ""])
+async def test_a_button_whose_owner_is_not_recorded_counts_as_someone_elses(stack: Stack, block_id: str) -> None:
+    payload = fixture("app_mention")
+    payload["event"]["text"] = "<@UBOT1> plan"
+    await stack.slack.event(payload)
+    await stack.settle()
+    channel = payload["event"]["channel"]
+    click = press(stack.posts()[-1], "done:1", user="U0002", channel=channel, ts="1700000000.000001")
+    click["actions"][0]["block_id"] = block_id
+    await stack.slack.action(click)
+    await stack.settle()
+    assert stack.posts("chat.update") == []  # the owner's message is left as it is
+    assert {c.params["user"] for c in stack.posts("chat.postEphemeral")} == {"U0002"}
+
+
 @pytest.mark.parametrize(
     ("name", "change"),
     [
