@@ -113,7 +113,7 @@ def test_ten_thousand_random_turns(tmp_path: Path) -> None:
         run_state_machine_as_test(
             Conversations,
             settings=settings(
-                max_examples=110,
+                max_examples=125,
                 derandomize=True,
                 stateful_step_count=100,
                 deadline=None,
