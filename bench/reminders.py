@@ -27,7 +27,8 @@ from bot.core.messages import Reply
 from bot.core.ports import Reminder, SystemClock, UserKey
 from bot.reminders import ReminderRunner
 from bot.store.engine import make_engine, open_store
-from bot.store.sql import SqlStore, reminders, users
+from bot.store.schema import reminders, users
+from bot.store.sql import SqlStore
 
 
 class NoopSender:

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import hmac
+import json
 import logging
 import re
 import secrets
@@ -46,6 +47,7 @@ from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.adapters.inbox import SHUTDOWN_WITHIN, Inbox, Turn
 from bot.adapters.slack_input import Malformed, body_problem, header_problem
 from bot.adapters.slack_render import (
     ACTION_PREFIX,
@@ -58,7 +60,7 @@ from bot.adapters.slack_render import (
 from bot.core.errors import ConfigError, PermanentSendError, TransientSendError
 from bot.core.messages import IncomingMessage, Reply
 from bot.core.ports import Sender, Translations, UserKey
-from bot.web import BODIES, AckFirst, Backlog
+from bot.web import BODIES, AckFirst
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -616,10 +618,8 @@ class _Where:
 
 @dataclass(frozen=True, slots=True)
 class _Message:
-    """What the reply to a message or mention needs from its event (kept while the reply waits)."""
+    """What the reply to a message or mention needs from its event."""
 
-    event_id: object
-    retry: object
     team: str
     user: str
     channel: str
@@ -628,20 +628,18 @@ class _Message:
     token: str | None
 
     @classmethod
-    def of(cls, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext, *, mention: bool) -> _Message:
+    def of(cls, event: dict[str, Any], team: str, token: str | None, *, mention: bool) -> _Message:
         text = event.get("text") or ""
         if mention:
             text = _MENTION.sub(" ", text)
         return cls(
-            event_id=body.get("event_id"),
-            retry=body.get("retry_attempt"),
-            team=_team(body, context),
+            team=team,
             user=str(event["user"]),
             channel=str(event["channel"]),
             text=text,
             # A mention is answered in its thread; a DM in the thread it was written in, if any.
             thread=event.get("thread_ts") or (event.get("ts") if mention else None),
-            token=context.bot_token,
+            token=token,
         )
 
 
@@ -667,7 +665,17 @@ class SlackPlatform:
         self._clients: TtlCache[str, AsyncWebClient] = TtlCache(1_000, 3600)
         self.profiles: TtlCache[tuple[str, str], tuple[str | None, str | None]] = TtlCache(10_000, 6 * 3600)
         self.gate = AckFirst()
-        self.backlog = Backlog(lambda: self.gate, MAX_CONCURRENT_TURNS, self._failed)
+        store = bot.handler.store
+        self.inbox = Inbox(
+            self.name,
+            store,
+            self._process,
+            clock=bot.handler.clock,
+            gate=lambda: self.gate,
+            workers=MAX_CONCURRENT_TURNS,
+            reset_leases=store.inbox_exclusive,
+        )
+        self.shutdown_within = SHUTDOWN_WITHIN
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
         self._socket: Any = None
         self._session: aiohttp.ClientSession | None = None
@@ -751,7 +759,7 @@ class SlackPlatform:
         return routes
 
     async def start(self) -> None:
-        """Share one HTTP connection pool among the Web API clients; connect in Socket Mode."""
+        """Share one HTTP connection pool among the Web API clients, handle the inbox, connect in Socket Mode."""
         if self._session is None:
             # Without sessions of their own, every Web API call would open and close a connection. A
             # client on a running session takes its time-out from the session, hence one each.
@@ -761,6 +769,7 @@ class SlackPlatform:
             )
             self.client.session = self._session
             self.slack_sender.client.session = self._sender_session
+        await self.inbox.start()
         if self.config.socket_mode and self._socket is None:
             self._socket = self.socket_handler()
             await self._socket.connect_async()
@@ -773,11 +782,13 @@ class SlackPlatform:
         return AsyncSocketModeHandler(self.app, self.config.app_token, logger=sdk_logger(), web_client=self.client)
 
     async def stop(self) -> None:
-        """Disconnect and finish the replies in flight."""
+        """Disconnect, finish the replies in flight for ``shutdown_within`` seconds, leave the rest in the inbox."""
         if self._socket is not None:
             socket, self._socket = self._socket, None
             await socket.close_async()
-        await self.drain()
+        left = await self.inbox.stop(self.shutdown_within)
+        if left:
+            self.log.warning("slack: %d events left in the inbox for the next start", left)
         if self._session is not None:
             sessions = (self._session, self._sender_session)
             self._session = self._sender_session = None
@@ -788,11 +799,9 @@ class SlackPlatform:
                 if session is not None:
                     await session.close()
 
-    async def drain(self, within: float = 30.0) -> None:
-        """Wait until the work started by past requests is done (or ``within`` seconds passed)."""
-        left = await self.backlog.join(within)
-        if left:
-            self.log.warning("slack: %d replies still in flight at shutdown", left)
+    async def drain(self, within: float = 30.0) -> int:
+        """Wait until every event kept is handled (or ``within`` seconds passed); how many are left."""
+        return await self.inbox.drain(within)
 
     async def token_for(self, team: str) -> str | None:
         """The bot token for workspace ``team``: the configured one, or the installed one with OAuth."""
@@ -862,70 +871,105 @@ class SlackPlatform:
 
     async def _on_message(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
         if is_user_message(event, context.bot_user_id, mention=False):
-            await self.backlog.put(self._message(_Message.of(body, event, context, mention=False)))
+            await self._keep("message", body, context, event.get("user"))
 
     async def _on_mention(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
         if is_user_message(event, context.bot_user_id, mention=True):
-            await self.backlog.put(self._message(_Message.of(body, event, context, mention=True)))
+            await self._keep("mention", body, context, event.get("user"))
 
     async def _on_home_opened(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
         if event.get("tab") == "home" and event.get("user"):
-            await self.backlog.put(self._home_opened(body, event, context))
+            await self._keep("home_opened", body, context, event.get("user"))
 
     async def _on_uninstalled(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
-        await self.backlog.put(self._revoked(body, context, {"bot": ["*"]}))
+        await self._keep("uninstalled", body, context, None)
 
     async def _on_tokens_revoked(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
-        await self.backlog.put(self._revoked(body, context, event.get("tokens") or {}))
+        await self._keep("tokens_revoked", body, context, None)
 
-    async def _on_command(
-        self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond
-    ) -> None:
+    async def _on_command(self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        await self._keep("command", body, context, body.get("user_id"))
         await ack()
-        await self.backlog.put(self._command(body, context, respond))
 
-    async def _on_action(
-        self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond
-    ) -> None:
+    async def _on_action(self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        await self._keep("action", body, context, (body.get("user") or {}).get("id"))
         await ack()
-        await self.backlog.put(self._action(body, context, respond))
 
-    def _failed(self, exc: BaseException) -> None:
-        self.log.error("slack: a reply failed", exc_info=exc)
+    async def _keep(self, kind: str, body: dict[str, Any], context: AsyncBoltContext, user: object) -> None:
+        """Keep a request in the inbox; it is acknowledged once this returns (an error: not acknowledged).
+
+        An event's key is its ``event_id`` (Slack retries keep it); a command's or a button's is the
+        digest of its body (it holds a ``trigger_id`` of its own): a signed request replayed while
+        the key is kept is not handled twice.
+        """
+        team = _team(body, context)
+        key = (
+            str(body.get("event_id") or "")
+            or "sha256:"
+            + hashlib.sha256(
+                json.dumps(body, sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass")
+            ).hexdigest()
+        )
+        payload = {"kind": kind, "team": team, "enterprise": context.enterprise_id, "body": body}
+        if not await self.inbox.put(key, f"{team}:{user or ''}", payload):
+            retry = body.get("retry_attempt")
+            self.log.info("slack: %s %s received already (retry %s)", kind, key[:20], "?" if retry is None else retry)
 
     # ------------------------------------------------------------------ work
-    async def _message(self, m: _Message) -> None:
-        if await self._seen(m.event_id, m.retry):
-            return
-        where = _Where(self._client_for(m.token), m.channel, m.user, thread_ts=m.thread)
-        await self._turn(m.team, m.user, m.channel, plain(m.text).strip(), where)
+    async def _process(self, turn: Turn) -> None:
+        """Handle a request kept in the inbox."""
+        data = turn.payload
+        kind, team, body = str(data["kind"]), str(data["team"]), data["body"]
+        token = await self.token_for(team)
+        if kind == "uninstalled":
+            await self._revoked(team, data.get("enterprise"), {"bot": ["*"]})
+        elif kind == "tokens_revoked":
+            await self._revoked(team, data.get("enterprise"), (body.get("event") or {}).get("tokens") or {})
+        elif token is None:
+            self.log.info("slack: workspace %s is not installed; its %s is left unanswered", team, kind)
+        elif kind in ("message", "mention"):
+            await self._message(turn, _Message.of(body["event"], team, token, mention=kind == "mention"))
+        elif kind == "home_opened":
+            await self._home_opened(team, str(body["event"]["user"]), self._client_for(token))
+        elif kind == "command":
+            await self._command(turn, team, body, self._client_for(token))
+        elif kind == "action":
+            await self._action(turn, team, body, self._client_for(token))
 
-    async def _command(self, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
-        team = _team(body, context)
+    async def _message(self, turn: Turn, m: _Message) -> None:
+        where = _Where(self._client_for(m.token), m.channel, m.user, thread_ts=m.thread)
+        await self._turn(turn, m.team, m.user, m.channel, plain(m.text).strip(), where)
+
+    async def _command(self, turn: Turn, team: str, body: dict[str, Any], client: AsyncWebClient) -> None:
         user, channel = str(body["user_id"]), str(body.get("channel_id") or "")
         text = f"{COMMAND} {plain(body.get('text') or '')}".strip()
-        in_our_dm = channel.startswith("D") and channel == await self._dm_channel(context.client, team, user)
+        in_our_dm = channel.startswith("D") and channel == await self._dm_channel(client, team, user)
         # In the bot's DM the answer is a normal message (its buttons can update it); elsewhere
         # it is shown only to the user who typed the command.
-        where = _Where(context.client, channel, user, respond=respond, ephemeral=not in_our_dm)
-        await self._turn(team, user, channel, text, where)
+        respond = self._respond_to(body)
+        where = _Where(client, channel, user, respond=respond, ephemeral=not in_our_dm)
+        await self._turn(turn, team, user, channel, text, where)
 
-    async def _action(self, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
+    def _respond_to(self, body: Mapping[str, Any]) -> AsyncRespond | None:
+        url = body.get("response_url")
+        return AsyncRespond(response_url=url, proxy=self.client.proxy, ssl=self.client.ssl) if url else None
+
+    async def _action(self, turn: Turn, team: str, body: dict[str, Any], client: AsyncWebClient) -> None:
         actions = body.get("actions") or []
         value = actions[0].get("value") if actions else None
         user = (body.get("user") or {}).get("id")
         if not value or not user:
             return
-        team = _team(body, context)
+        respond = self._respond_to(body)
         container = body.get("container") or {}
         if container.get("type") == "view":
-            await self._home_action(team, str(user), str(value), context)
+            await self._home_action(team, str(user), str(value), client)
             return
         channel = str(container.get("channel_id") or (body.get("channel") or {}).get("id") or "")
         message = body.get("message") or {}
         owner = block_owner(str(actions[0].get("block_id") or ""))
         where = _Where(
-            context.client,
+            client,
             channel,
             str(user),
             thread_ts=message.get("thread_ts"),
@@ -935,15 +979,18 @@ class SlackPlatform:
             # Someone else's buttons: answer this user privately, leave the message as it is.
             ephemeral_to=str(user) if owner != user else None,
         )
-        await self._turn(team, str(user), channel, str(value), where, action=True)
+        await self._turn(turn, team, str(user), channel, str(value), where, action=True)
 
     async def _turn(
-        self, team: str, user: str, channel: str, text: str, where: _Where, *, action: bool = False
+        self, turn: Turn, team: str, user: str, channel: str, text: str, where: _Where, *, action: bool = False
     ) -> None:
-        async with self._lock(team, user):
+        async def answer() -> list[Reply]:
             msg = await self._incoming(where.client, team, user, channel, text, action=action)
-            for reply in await self._handle(msg):
-                await self._deliver(reply, where)
+            return await self._handle(msg)
+
+        async with self._lock(team, user):
+            replies = await turn.replies(answer)
+            await turn.deliver(replies, lambda reply: self._deliver(reply, where))
 
     async def _deliver(self, reply: Reply, where: _Where) -> None:
         messages = render_messages(reply, owner=where.owner)
@@ -1017,26 +1064,23 @@ class SlackPlatform:
         return None
 
     # ------------------------------------------------------------------ App Home
-    async def _home_opened(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
-        if await self._seen(body.get("event_id"), body.get("retry_attempt")):
-            return
-        team, user = _team(body, context), str(event["user"])
+    async def _home_opened(self, team: str, user: str, client: AsyncWebClient) -> None:
         async with self._lock(team, user):
-            await self._publish_home(context.client, team, user)
+            await self._publish_home(client, team, user)
 
-    async def _home_action(self, team: str, user: str, value: str, context: AsyncBoltContext) -> None:
+    async def _home_action(self, team: str, user: str, value: str, client: AsyncWebClient) -> None:
         async with self._lock(team, user):
-            msg = await self._incoming(context.client, team, user, "", value, action=True)
+            msg = await self._incoming(client, team, user, "", value, action=True)
             replies = await self._handle(msg)
             # The Home tab shows the plan itself; anything else goes to the user's DM.
             others = [r for r in replies if not r.replace and r.kind != "plan"]
             if others:
-                dm = await self._dm_channel(context.client, team, user)
+                dm = await self._dm_channel(client, team, user)
                 if dm:
-                    where = _Where(context.client, dm, user)
+                    where = _Where(client, dm, user)
                     for reply in others:
                         await self._deliver(reply, where)
-            await self._publish_home(context.client, team, user)
+            await self._publish_home(client, team, user)
 
     async def _publish_home(self, client: AsyncWebClient, team: str, user: str) -> None:
         msg = await self._incoming(client, team, user, "", "plan", action=True)
@@ -1063,11 +1107,7 @@ class SlackPlatform:
         return t.gettext("Next reminder: {when}").format(when=t.format_datetime(pending[0].due_at.astimezone(zone)))
 
     # ------------------------------------------------------------------ uninstall
-    async def _revoked(self, body: dict[str, Any], context: AsyncBoltContext, tokens: Mapping[str, Any]) -> None:
-        if await self._seen(body.get("event_id"), body.get("retry_attempt")):
-            return
-        team = _team(body, context)
-        enterprise = context.enterprise_id
+    async def _revoked(self, team: str, enterprise: str | None, tokens: Mapping[str, Any]) -> None:
         if self.installations is not None:
             for user in tokens.get("oauth") or []:
                 await self.installations.async_delete_installation(
@@ -1112,21 +1152,6 @@ class SlackPlatform:
             client.session = self._session
             self._clients.put(token, client)
         return client
-
-    async def _seen(self, event_id: object, retry: object = None) -> bool:
-        if not event_id:
-            return False
-        handler = self.bot.handler
-        now = handler.clock.now()
-        try:
-            seen = await asyncio.to_thread(handler.store.seen_event, self.name, str(event_id), now, EVENT_TTL)
-        except Exception:
-            # The database is unreachable: answer anyway (the handler apologises) rather than go silent.
-            self.log.exception("slack: could not check event %s for a retry", event_id)
-            return False
-        if seen:
-            self.log.info("slack: event %s already handled (retry %s)", event_id, "?" if retry is None else retry)
-        return seen
 
     async def _incoming(
         self, client: AsyncWebClient, team: str, user: str, chat: str, text: str, *, action: bool = False

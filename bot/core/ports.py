@@ -161,8 +161,95 @@ class StoreStats:
     reminders_by_status: Mapping[str, int] = field(default_factory=dict)
 
 
-class Store(Protocol):
-    """Persistence of users, reminders and processed event ids."""
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    """A platform event to keep until it is handled.
+
+    Attributes:
+        platform: Whose event it is (``slack``, ``telegram``).
+        key: Its idempotency key (event id, update id, digest of a signed request): an item whose
+            key is in the inbox already is not added again.
+        order: Items with the same order key are handled one at a time, in arrival order (a user,
+            a chat).
+        payload: What the platform needs to handle it, as JSON text.
+    """
+
+    platform: str
+    key: str
+    order: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class InboxRow:
+    """An unfinished inbox item, as claimed for handling.
+
+    Attributes:
+        id: Its row id (arrival order).
+        item: The item as added.
+        attempts: Claims so far, this one included.
+        replies: The replies the handler gave, as JSON text, once it answered (a new claim then sends
+            them instead of asking the handler again).
+        sent: Replies delivered so far.
+    """
+
+    id: int
+    item: InboxItem
+    attempts: int
+    replies: str | None = None
+    sent: int = 0
+
+
+class InboxStore(Protocol):
+    """The durable inbox: platform events kept from their acknowledgement until they are handled.
+
+    An item is claimed with a lease; a process that dies leaves a lease that expires, and the item
+    is claimed again. An item is claimable only when no earlier unfinished item has its order key.
+
+    Attributes:
+        inbox_exclusive: True when one process at most uses the inbox (SQLite, memory): the leases
+            a dead run left can be freed as soon as the next one starts.
+    """
+
+    inbox_exclusive: bool
+
+    def inbox_add(self, items: Sequence[InboxItem], now: dt.datetime) -> list[bool]:
+        """Add ``items`` in one transaction; for each, True if new, False if its key was there already."""
+        ...
+
+    def inbox_claim(
+        self, platform: str, owner: str, now: dt.datetime, lease: dt.timedelta, limit: int
+    ) -> list[InboxRow]:
+        """Lease up to ``limit`` claimable items of ``platform`` to ``owner`` (each claim adds an attempt)."""
+        ...
+
+    def inbox_extend(self, owner: str, now: dt.datetime, lease: dt.timedelta) -> int:
+        """Extend the leases of ``owner``'s unfinished items; how many there are."""
+        ...
+
+    def inbox_answered(self, row_id: int, replies: str) -> None:
+        """Keep the handler's replies (JSON text) of an item."""
+        ...
+
+    def inbox_progress(self, row_id: int, sent: int, done_at: dt.datetime | None = None) -> None:
+        """Record that ``sent`` replies of an item were delivered; with ``done_at``, the item is done."""
+        ...
+
+    def inbox_release(self, platform: str, owner: str | None) -> int:
+        """Free the leases of ``owner``'s unfinished items of ``platform`` (every owner's with None)."""
+        ...
+
+    def inbox_purge(self, done_before: dt.datetime) -> int:
+        """Delete items done before ``done_before`` (their keys no longer deduplicate)."""
+        ...
+
+    def inbox_pending(self, platform: str | None = None) -> int:
+        """Unfinished items (of ``platform``)."""
+        ...
+
+
+class Store(InboxStore, Protocol):
+    """Persistence of users, reminders, processed event ids and the inbox."""
 
     def get_user(self, key: UserKey) -> UserState | None:
         """The user's state, or None on first contact."""
@@ -239,6 +326,10 @@ class Store(Protocol):
 
     def log_question(self, platform: str, decision: str, topic: str | None, text: str | None, at: dt.datetime) -> None:
         """Record a question's outcome; ``text`` (normalised) only for questions not answered."""
+        ...
+
+    def purge_questions(self, asked_before: dt.datetime) -> int:
+        """Delete the questions asked before ``asked_before``; how many there were."""
         ...
 
     def stats(self, top: int = 20) -> StoreStats:

@@ -13,7 +13,8 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, NoSuchModu
 from sqlalchemy.pool import StaticPool
 
 from bot.core.errors import ConfigError, StoreUnavailable
-from bot.store.sql import READ_ONLY_OPTION, SqlStore
+from bot.store.schema import READ_ONLY_OPTION
+from bot.store.sql import SqlStore
 
 #: SQLite file used when neither ``DATABASE_URL`` nor ``HOC_DB`` is set.
 DEFAULT_SQLITE_PATH = "./hoc-bot.sqlite3"
@@ -27,7 +28,7 @@ SQLITE_CACHE_KIB = 512
 MIGRATION_LOCK_KEY = 0x686F_6362  # "hocb"
 
 #: The newest migration of ``migrations/versions`` (a test checks that they agree).
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 

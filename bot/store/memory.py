@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Collection, Sequence
 
 from bot.core.ports import Reminder, StoreStats, UserKey, UserState
+from bot.store.inbox_memory import MemoryInbox
 
 #: Statuses a reminder can end in when it is not delivered.
 FAILED_STATUSES = frozenset({"failed", "dropped"})
@@ -44,7 +45,7 @@ def check_failed_status(status: str) -> None:
         raise ValueError(f"mark_failed status must be 'failed' or 'dropped', not {status!r}")
 
 
-class MemoryStore:
+class MemoryStore(MemoryInbox):
     """A Store kept in dictionaries, guarded by a lock so worker threads can share it."""
 
     def __init__(self) -> None:
@@ -56,6 +57,7 @@ class MemoryStore:
         self._events: dict[tuple[str, str], dt.datetime] = {}
         self._next_id = 1
         self._questions: list[tuple[str, str, str | None, str | None, dt.datetime]] = []
+        self._init_inbox()
 
     # ------------------------------------------------------------------ users
     def get_user(self, key: UserKey) -> UserState | None:
@@ -247,6 +249,14 @@ class MemoryStore:
         """Record a question's outcome (no user id)."""
         with self._lock:
             self._questions.append((platform, decision, topic, text, as_utc(at)))
+
+    def purge_questions(self, asked_before: dt.datetime) -> int:
+        """Delete the questions asked before ``asked_before``."""
+        asked_before = as_utc(asked_before)
+        with self._lock:
+            kept = [q for q in self._questions if q[4] >= asked_before]
+            gone, self._questions = len(self._questions) - len(kept), kept
+        return gone
 
     def stats(self, top: int = 20) -> StoreStats:
         """Figures for operators."""

@@ -10,33 +10,16 @@ but not yet marked is then sent twice.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import threading
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
-    CheckConstraint,
-    Column,
     Connection,
     CursorResult,
-    Date,
-    DateTime,
-    Dialect,
     Engine,
-    ForeignKey,
-    Index,
-    Integer,
-    MetaData,
-    PrimaryKeyConstraint,
     Row,
-    String,
-    Table,
-    Text,
-    TypeDecorator,
-    UniqueConstraint,
     and_,
     bindparam,
     delete,
@@ -52,125 +35,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from bot.core.ports import Reminder, StoreStats, UserKey, UserState
+from bot.store.inbox import SqlInbox
 from bot.store.memory import MAX_ERROR_CHARS, as_utc, check_failed_status
-
-
-class UTCDateTime(TypeDecorator[dt.datetime]):
-    """A timezone-aware UTC datetime on every engine.
-
-    PostgreSQL keeps ``timestamptz``; SQLite has no time zones, so values are stored as naive UTC
-    and given their UTC zone back when read.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
-        """Convert to UTC; naive for SQLite, aware elsewhere."""
-        if value is None:
-            return None
-        value = as_utc(value)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
-        """An aware UTC datetime, whatever the driver returned."""
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC)
-
-
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
-
-# ``user`` is a reserved word in PostgreSQL (``SELECT user`` answers the role name), hence
-# ``platform_user`` for the platform's user id.
-users = Table(
-    "users",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("platform", String(32), nullable=False),
-    Column("workspace", String(64), nullable=False),
-    Column("platform_user", String(128), nullable=False),
-    Column("chat", String(128), nullable=False),
-    Column("locale", String(35)),
-    Column("locale_hint", String(35)),
-    Column("written_lang", String(35)),
-    Column("tz", String(64)),
-    Column("tz_chosen", Boolean, nullable=False),
-    Column("event_date", Date),
-    Column("reminders_enabled", Boolean, nullable=False),
-    Column("welcomed", Boolean, nullable=False),
-    Column("created_at", UTCDateTime),
-    UniqueConstraint("platform", "workspace", "platform_user"),
-    sqlite_autoincrement=True,
-)
-
-steps = Table(
-    "steps",
-    metadata,
-    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("step", Integer, nullable=False),
-    Column("done_at", UTCDateTime, nullable=False),
-    PrimaryKeyConstraint("user_id", "step"),
-)
-
-reminders = Table(
-    "reminders",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("chat", String(128), nullable=False),
-    Column("step", Integer),
-    Column("due_at", UTCDateTime, nullable=False),
-    Column("kind", String(16), nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("attempts", Integer, nullable=False),
-    Column("lease_until", UTCDateTime),
-    Column("lease_owner", String(128)),
-    # Not claimable before this time: set when a transient failure gives the reminder back.
-    Column("retry_at", UTCDateTime),
-    Column("sent_at", UTCDateTime),
-    Column("last_error", Text),
-    Column("created_at", UTCDateTime, nullable=False, server_default=func.now()),
-    CheckConstraint("kind IN ('auto', 'manual')", name="kind"),
-    CheckConstraint("status IN ('pending', 'sent', 'failed', 'cancelled', 'dropped')", name="status"),
-    Index(None, "status", "due_at"),
-    sqlite_autoincrement=True,
-)
-
-#: Longest event id stored as it is (the column's size); a longer one is stored as its digest.
-EVENT_ID_SIZE = 128
-
-events = Table(
-    "events",
-    metadata,
-    Column("platform", String(32), nullable=False),
-    Column("event_id", String(EVENT_ID_SIZE), nullable=False),
-    Column("seen_at", UTCDateTime, nullable=False),
-    Column("expires_at", UTCDateTime, nullable=False, index=True),
-    PrimaryKeyConstraint("platform", "event_id"),
-)
-
-questions = Table(
-    "questions",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("platform", String(32), nullable=False),
-    Column("decision", String(16), nullable=False, index=True),
-    Column("topic", String(64)),
-    Column("text", Text),
-    Column("asked_at", UTCDateTime, nullable=False),
-    sqlite_autoincrement=True,
-)
+from bot.store.schema import READ_ONLY_OPTION, events, questions, reminders, steps, stored_event_id, users
 
 _KEY_COLUMNS = (users.c.platform, users.c.workspace, users.c.platform_user)
 _REMINDER_COLUMNS = (*reminders.c, *_KEY_COLUMNS)
@@ -254,12 +121,7 @@ def _error(message: str) -> str:
     return message[:MAX_ERROR_CHARS]
 
 
-#: Execution option of a connection whose transactions only read (on SQLite, a ``BEGIN`` that
-#: takes no lock; see :func:`bot.store.engine.make_engine`).
-READ_ONLY_OPTION = "hoc_read_only"
-
-
-class SqlStore:
+class SqlStore(SqlInbox):
     """The Store on a SQLAlchemy engine made by :func:`bot.store.engine.make_engine`.
 
     On SQLite the threads of one process take turns for writing on a lock of their own: waiting
@@ -271,6 +133,7 @@ class SqlStore:
         self.engine = engine
         self._write_lock: threading.Lock | None = threading.Lock() if engine.dialect.name == "sqlite" else None
         self._next_purge: dt.datetime | None = None
+        self._init_inbox()
         # Recording an event id that is there already is no error: no savepoint needed around it.
         dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(engine.dialect.name)
         self._insert_event: Any = (
@@ -589,6 +452,12 @@ class SqlStore:
                 {"platform": platform, "decision": decision, "topic": topic, "text": text, "asked_at": as_utc(at)},
             )
 
+    def purge_questions(self, asked_before: dt.datetime) -> int:
+        """Delete the questions asked before ``asked_before`` (the retention period's start)."""
+        with self._write() as conn:
+            result = conn.execute(delete(questions).where(questions.c.asked_at < as_utc(asked_before)))
+        return int(result.rowcount)
+
     def stats(self, top: int = 20) -> StoreStats:
         """Figures for operators."""
         with self.engine.connect() as conn:
@@ -612,11 +481,3 @@ class SqlStore:
             ).all()
         ranked = [(str(t), int(n)) for t, n in unanswered]
         return StoreStats(by_platform, done, decisions, ranked, by_status)
-
-
-def stored_event_id(event_id: str) -> str:
-    """``event_id`` as the ``events`` table keeps it: itself, or ``sha256:<hex>`` when longer than the
-    column (the platforms do not bound their ids; a digest keeps deduplicating them)."""
-    if len(event_id) <= EVENT_ID_SIZE:
-        return event_id
-    return "sha256:" + hashlib.sha256(event_id.encode("utf-8", "surrogatepass")).hexdigest()

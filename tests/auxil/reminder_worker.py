@@ -23,7 +23,8 @@ from bot.core.messages import Reply
 from bot.core.ports import Reminder, SystemClock, UserKey
 from bot.reminders import ReminderRunner
 from bot.store.engine import make_engine
-from bot.store.sql import SqlStore, reminders
+from bot.store.schema import reminders
+from bot.store.sql import SqlStore
 
 
 class FileSender:

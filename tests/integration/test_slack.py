@@ -343,7 +343,7 @@ async def test_replies_wait_while_other_requests_are_in_flight(stack: Stack) -> 
     try:
         status, _ = await stack.slack.event(dm("bonjour", "EvGate1"))
         assert status == 200
-        assert await stack.platform.backlog.join(0.3) == 1
+        assert await stack.platform.drain(0.3) == 1
         assert stack.posts() == []  # acknowledged, not answered yet
     finally:
         gate.finished()

@@ -14,11 +14,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, inspect, select, text
 
-from bot.core.ports import Store, UserKey, UserState
+from bot.core.ports import InboxItem, Store, UserKey, UserState
 from bot.store import engine as engine_module
 from bot.store.engine import HEAD_REVISION, make_engine, open_store, upgrade
 from bot.store.memory import MemoryStore
-from bot.store.sql import SqlStore, events, metadata, reminders, steps, users
+from bot.store.schema import events, metadata, reminders, steps, users
+from bot.store.sql import SqlStore
 
 UTC = dt.UTC
 T0 = dt.datetime(2025, 12, 8, 9, 0, tzinfo=UTC)
@@ -306,8 +307,13 @@ def test_delete_user_leaves_no_row_in_any_table(sql_store: SqlStore) -> None:
     [claimed] = sql_store.claim_due(at(6), limit=1, lease=LEASE, worker="w")
     sql_store.mark_sent(claimed.id, at(6))
     sql_store.seen_event("slack", "Ev1", at(0), dt.timedelta(hours=1))
+    # Ann's last message, handled: the inbox keeps its key only.
+    sql_store.inbox_add([InboxItem("slack", "Ev2", f"T:{ANN.user}", f'{{"user": "{ANN.user}"}}')], at(0))
+    [row] = sql_store.inbox_claim("slack", "w", at(0), LEASE, 10)
+    sql_store.inbox_answered(row.id, f'[{{"text": "{ANN.user}"}}]')
+    sql_store.inbox_progress(row.id, 1, at(1))
     # The questions log holds no user id, so it is not part of a user's data.
-    assert set(_rows(sql_store)) == {"users", "steps", "reminders", "events", "questions"}
+    assert set(_rows(sql_store)) == {"users", "steps", "reminders", "events", "questions", "inbox"}
 
     with sql_store.engine.connect() as conn:
         bob_id = conn.scalar(select(users.c.id).where(users.c.platform_user == BOB.user))
@@ -443,6 +449,7 @@ def _check_fresh_migration(url: str) -> None:
                 "reminders",
                 "events",
                 "questions",
+                "inbox",
             }
             assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == HEAD_REVISION
             # The migration builds exactly the tables the code declares.

@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from bot.store.engine import open_store
-from bot.store.sql import reminders, users
+from bot.store.schema import reminders, users
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 

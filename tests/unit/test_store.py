@@ -13,7 +13,7 @@ from sqlalchemy import text
 from bot.core.errors import ConfigError, StoreUnavailable
 from bot.store.engine import database_url, make_engine, open_store, redact
 from bot.store.memory import as_utc
-from bot.store.sql import UTCDateTime
+from bot.store.schema import UTCDateTime
 
 
 @pytest.mark.parametrize(

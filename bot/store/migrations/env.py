@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from bot.store.sql import metadata
+from bot.store.schema import metadata
 
 target_metadata = metadata
 
