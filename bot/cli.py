@@ -389,6 +389,10 @@ def _runner(bot: Bot, senders: dict[str, Sender]) -> ReminderRunner:
     )
 
 
+#: Seconds ``hoc-bot run`` takes at most to stop after SIGTERM.
+SHUTDOWN_LIMIT = 25.0
+
+
 def _stop_on_signals() -> asyncio.Event:
     """An event set by SIGTERM or SIGINT (call inside the running loop)."""
     import asyncio
@@ -468,6 +472,10 @@ def _run(args: argparse.Namespace, env: dict[str, str], stdout: TextIO, stderr: 
             create_app(platforms, ready=ready, metrics=metrics),
             handle_signals=False,
             access_log_class=ProblemAccessLogger,
+            # At shutdown, requests in flight get this long (bodies are read within 10 s already).
+            shutdown_timeout=2.0,
+            # Idle keep-alive connections are closed after this long (aiohttp's default is an hour).
+            keepalive_timeout=75.0,
         )
         await runner.setup()
         site = web.TCPSite(runner, host=args.host, port=port)
@@ -478,9 +486,17 @@ def _run(args: argparse.Namespace, env: dict[str, str], stdout: TextIO, stderr: 
         if platforms and not args.no_worker:
             worker = asyncio.create_task(_runner(bot, {p.name: p.sender for p in platforms}).run_forever(stop))
         await stop.wait()
-        if worker is not None:
-            await worker
-        await runner.cleanup()
+        try:
+            # Container platforms kill the process 30 s after SIGTERM: what is not finished by then
+            # stays in the inbox (and reminders stay claimable) for the next start.
+            async with asyncio.timeout(SHUTDOWN_LIMIT):
+                if worker is not None:
+                    await worker
+                await runner.cleanup()
+        except TimeoutError:
+            logging.getLogger("bot").warning(
+                "shutdown took over %.0f s; the rest waits for the next start", SHUTDOWN_LIMIT
+            )
 
     asyncio.run(serve())
     store.close()

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -67,8 +66,6 @@ BODIES = BodyReader()
 OWN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 #: Longest time the work of an acknowledged request waits for the requests after it to be acknowledged.
 ACK_FIRST_MAX_DELAY = 1.0
-#: Acknowledged pieces of work that may wait in a platform's backlog (about 1 KB each).
-BACKLOG_LIMIT = 10_000
 #: Seconds without a platform request in flight after which waiting work starts.
 ACK_FIRST_QUIET = 0.005
 
@@ -139,95 +136,6 @@ class AckFirst:
                 await event.wait()
         except TimeoutError:
             pass
-
-
-class Backlog:
-    """Work started by acknowledged requests, done in arrival order by at most ``workers`` tasks.
-
-    Each piece of work waits for its turn at the gate (see :class:`AckFirst`) first. Holding a
-    piece of work costs a coroutine and a place in a queue; the tasks are made only as needed.
-    When ``limit`` pieces wait already, :meth:`put` waits for room: the acknowledgement is held
-    back rather than memory grown without end or work dropped.
-
-    Args:
-        gate: Returns the gate to wait at (the platform's, which :func:`create_app` may replace).
-        workers: Pieces of work done at once.
-        failed: Told about work that raised.
-        limit: Pieces of work waiting at most.
-    """
-
-    def __init__(
-        self,
-        gate: Callable[[], AckFirst],
-        workers: int,
-        failed: Callable[[BaseException], None],
-        limit: int = BACKLOG_LIMIT,
-    ) -> None:
-        self.gate = gate
-        self.workers = workers
-        self.failed = failed
-        self.limit = limit
-        self._room: asyncio.Event | None = None
-        self._items: collections.deque[tuple[float, Coroutine[Any, Any, None]]] = collections.deque()
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._doing = 0
-
-    def __len__(self) -> int:
-        """Pieces of work waiting or being done."""
-        return len(self._items) + self._doing
-
-    async def put(self, work: Coroutine[Any, Any, None]) -> None:
-        """Queue ``work`` once fewer than ``limit`` pieces wait (see :meth:`submit`)."""
-        try:
-            while len(self._items) >= self.limit:
-                if self._room is None:
-                    self._room = asyncio.Event()
-                self._room.clear()
-                await self._room.wait()
-        except BaseException:
-            work.close()
-            raise
-        self.submit(work)
-
-    def submit(self, work: Coroutine[Any, Any, None]) -> None:
-        """Queue ``work`` whatever the limit; a worker is started if fewer than ``workers`` are running."""
-        self._items.append((self.gate().clock(), work))
-        if len(self._tasks) < self.workers:
-            task = asyncio.get_running_loop().create_task(self._work())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def _work(self) -> None:
-        try:
-            while self._items:
-                since, work = self._items.popleft()
-                if self._room is not None:
-                    self._room.set()
-                self._doing += 1
-                try:
-                    try:
-                        await self.gate().turn(since)
-                    except BaseException:
-                        work.close()
-                        raise
-                    await work
-                except Exception as exc:
-                    self.failed(exc)
-                finally:
-                    self._doing -= 1
-        finally:
-            # At once, not in a done callback: work submitted from now on needs a worker of its own.
-            self._tasks.discard(asyncio.current_task())
-
-    async def join(self, within: float) -> int:
-        """Wait until all work is done or ``within`` seconds passed; the pieces of work left."""
-        deadline = time.monotonic() + within
-        while self._tasks:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            await asyncio.wait(set(self._tasks), timeout=left)
-        return len(self)
 
 
 class ProblemAccessLogger(AbstractAccessLogger):
@@ -331,8 +239,8 @@ def create_app(
         for platform in platforms:
             await platform.start()
         yield
-        for platform in reversed(platforms):
-            await platform.stop()
+        # Together: each lets its events in hand finish for a while, and shutdown time is bounded.
+        await asyncio.gather(*(platform.stop() for platform in platforms))
 
     app.cleanup_ctx.append(lifecycle)  # type: ignore[arg-type]
     return app

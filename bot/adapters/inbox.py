@@ -24,10 +24,11 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from bot.core.messages import Reply, replies_from_json, replies_to_json
+from bot.core.errors import ConfigError
+from bot.core.messages import Button, Link, Reply
 from bot.core.ports import Clock, InboxItem, InboxRow, InboxStore
 from bot.web import AckFirst
 
@@ -45,6 +46,68 @@ PURGE_EVERY = 600.0
 SHUTDOWN_WITHIN = 20.0
 
 _log = logging.getLogger(__name__)
+
+
+def replies_to_json(replies: Sequence[Reply]) -> str:
+    """``replies`` as JSON text, to keep them until they are delivered (``meta`` is left out)."""
+    return json.dumps(
+        [
+            {
+                "text": r.text,
+                "links": [[link.label, link.url, link.note] for link in r.links],
+                "buttons": [[b.id, b.label] for b in r.buttons],
+                "title": r.title,
+                "lang": r.lang,
+                "kind": r.kind,
+                "topic": r.topic,
+                "replace": r.replace,
+            }
+            for r in replies
+        ],
+        ensure_ascii=False,
+    )
+
+
+def replies_from_json(data: str) -> list[Reply]:
+    """The replies kept by :func:`replies_to_json`.
+
+    Raises:
+        ValueError: ``data`` is not what :func:`replies_to_json` writes.
+    """
+    try:
+        return [
+            Reply(
+                str(r["text"]),
+                links=tuple(Link(str(label), str(url), str(note)) for label, url, note in r["links"]),
+                buttons=tuple(Button(str(id_), str(label)) for id_, label in r["buttons"]),
+                title=str(r["title"]),
+                lang=str(r["lang"]),
+                kind=str(r["kind"]),
+                topic=None if r["topic"] is None else str(r["topic"]),
+                replace=bool(r["replace"]),
+            )
+            for r in json.loads(data)
+        ]
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"not kept replies: {exc}") from exc
+
+
+def lease_from_env(env: Mapping[str, str]) -> dt.timedelta:
+    """``HOC_INBOX_LEASE_SECONDS`` (default 30): how long a process that died keeps its events from the others.
+
+    Raises:
+        ConfigError: The value is not a number of seconds between 1 and 3600.
+    """
+    raw = env.get("HOC_INBOX_LEASE_SECONDS", "").strip()
+    if not raw:
+        return LEASE
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 1 <= seconds <= 3600:
+        raise ConfigError(f"HOC_INBOX_LEASE_SECONDS: {raw!r} is not a number of seconds between 1 and 3600")
+    return dt.timedelta(seconds=seconds)
 
 
 class Turn:

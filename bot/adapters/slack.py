@@ -47,7 +47,7 @@ from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.adapters.inbox import SHUTDOWN_WITHIN, Inbox, Turn
+from bot.adapters.inbox import LEASE, SHUTDOWN_WITHIN, Inbox, Turn, lease_from_env
 from bot.adapters.slack_input import Malformed, body_problem, header_problem
 from bot.adapters.slack_render import (
     ACTION_PREFIX,
@@ -82,8 +82,6 @@ DEFAULT_API_URL = "https://slack.com/api/"
 BOT_SCOPES = ("app_mentions:read", "chat:write", "commands", "im:history", "im:write", "users:read")
 #: The slash command.
 COMMAND = "/hoc"
-#: How long a delivered event id is remembered (Slack retries for a few minutes).
-EVENT_TTL = dt.timedelta(hours=1)
 #: Events, commands and button presses worked on at once (the others wait, in arrival order).
 MAX_CONCURRENT_TURNS = 64
 #: Slack errors after which sending to that user again is pointless.
@@ -654,7 +652,14 @@ class SlackPlatform:
 
     name = "slack"
 
-    def __init__(self, bot: SlackBotParts, config: SlackConfig, *, logger: logging.Logger | None = None) -> None:
+    def __init__(
+        self,
+        bot: SlackBotParts,
+        config: SlackConfig,
+        *,
+        logger: logging.Logger | None = None,
+        lease: dt.timedelta = LEASE,
+    ) -> None:
         self.bot = bot
         self.config = config
         self.log = logger or _log
@@ -674,6 +679,7 @@ class SlackPlatform:
             gate=lambda: self.gate,
             workers=MAX_CONCURRENT_TURNS,
             reset_leases=store.inbox_exclusive,
+            lease=lease,
         )
         self.shutdown_within = SHUTDOWN_WITHIN
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
@@ -745,7 +751,7 @@ class SlackPlatform:
         Raises:
             ConfigError: A variable is missing or inconsistent (see :meth:`SlackConfig.from_env`).
         """
-        return cls(bot, SlackConfig.from_env(env))
+        return cls(bot, SlackConfig.from_env(env), lease=lease_from_env(env))
 
     # ------------------------------------------------------------------ Platform protocol
     def routes(self) -> Sequence[web.RouteDef]:

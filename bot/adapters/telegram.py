@@ -41,20 +41,16 @@ from telegram.error import (
 from telegram.ext import (
     Application,
     ApplicationBuilder,
-    BaseUpdateProcessor,
-    CallbackQueryHandler,
-    ContextTypes,
-    MessageHandler,
-    filters,
 )
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.adapters.inbox import LEASE, SHUTDOWN_WITHIN, Inbox, Turn, lease_from_env
 from bot.adapters.telegram_render import CallbackIds, Rendered, render
 from bot.core.errors import ConfigError, PermanentSendError, TransientSendError
 from bot.core.handler import Handler
 from bot.core.messages import IncomingMessage, Reply
 from bot.core.ports import Sender, Translator, UserKey
-from bot.web import BODIES, AckFirst, Backlog
+from bot.web import BODIES, AckFirst
 
 _log = logging.getLogger(__name__)
 
@@ -75,8 +71,6 @@ WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
 #: The only updates the bot asks Telegram for.
 ALLOWED_UPDATES = ("message", "callback_query")
-#: How long an update id is remembered: Telegram gives up redelivering after a day.
-DEDUP_TTL = dt.timedelta(hours=24)
 #: Short commands of the menu and the handler text each one stands for.
 SHORT_COMMANDS = {"help": "help", "plan": "plan", "steps": "steps", "remind": "remind", "lang": "lang"}
 
@@ -643,41 +637,6 @@ def _chat_id(chat: str) -> int | str:
 
 
 # --------------------------------------------------------------------------------------- platform
-class ChatOrderedProcessor(BaseUpdateProcessor):
-    """Handles updates of different chats concurrently, and those of one chat one at a time, in order.
-
-    A slow send to one chat (flood control, a slow network) then holds up only that chat, while
-    a user's quick "done" presses are still applied in the order they were made.
-    """
-
-    def __init__(self, max_concurrent_updates: int = 256) -> None:
-        super().__init__(max_concurrent_updates)
-        self._locks: dict[int, asyncio.Lock] = {}
-        self._waiting: dict[int, int] = {}
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Wait for the chat's turn (arrival order: the lock is FIFO), then run the update's handlers."""
-        chat = update.effective_chat if isinstance(update, Update) else None
-        if chat is None:
-            await coroutine
-            return
-        lock = self._locks.setdefault(chat.id, asyncio.Lock())
-        self._waiting[chat.id] = self._waiting.get(chat.id, 0) + 1
-        try:
-            async with lock:
-                await coroutine
-        finally:
-            self._waiting[chat.id] -= 1
-            if not self._waiting[chat.id]:
-                del self._waiting[chat.id], self._locks[chat.id]
-
-    async def initialize(self) -> None:
-        """Nothing to set up."""
-
-    async def shutdown(self) -> None:
-        """Nothing to release."""
-
-
 def menu(t: Translator) -> list[BotCommand]:
     """The ``/`` command menu in ``t``'s language."""
     return [
@@ -714,6 +673,7 @@ class TelegramPlatform:
         sender_max_wait: float = 10.0,
         poll_timeout: float = 10.0,
         max_concurrent_updates: int = 256,
+        lease: dt.timedelta = LEASE,
     ) -> None:
         self.config = config
         self.bot = bot
@@ -723,25 +683,34 @@ class TelegramPlatform:
         builder = ApplicationBuilder().token(config.token)
         if config.api_url:
             builder = builder.base_url(f"{config.api_url}/bot").base_file_url(f"{config.api_url}/file/bot")
-        if config.webhook:
-            builder = builder.updater(None)
-        builder = builder.concurrent_updates(ChatOrderedProcessor(max_concurrent_updates))
+        # Updates come through the inbox (webhook or this platform's own polling), not PTB's queue.
+        builder = builder.updater(None)
         self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
-        self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, self._on_message))
-        self.application.add_handler(CallbackQueryHandler(self._on_callback))
-        self.application.add_error_handler(self._on_error)
         self.ids = CallbackIds()
         self.outbox = Outbox(self.application.bot, self.ids, limiter or RateLimiter())
         self.sender: Sender = TelegramSender(self.outbox, max_wait=sender_max_wait)
         self._started = False
+        self._accepting = False
+        self._poller: asyncio.Task[None] | None = None
+        self._offset: int | None = None
         self.gate = AckFirst()
-        # Webhook updates, acknowledged and not read yet: one worker keeps them in order.
-        self.backlog = Backlog(lambda: self.gate, 1, lambda exc: _log.error("Telegram: an update failed", exc_info=exc))
+        store = bot.handler.store
+        self.inbox = Inbox(
+            self.name,
+            store,
+            self._process,
+            clock=bot.handler.clock,
+            gate=lambda: self.gate,
+            workers=max_concurrent_updates,
+            reset_leases=store.inbox_exclusive,
+            lease=lease,
+        )
+        self.shutdown_within = SHUTDOWN_WITHIN
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], bot: BotParts) -> TelegramPlatform:
         """The platform configured by the TELEGRAM_* variables of ``env``."""
-        return cls(TelegramConfig.from_env(env), bot)
+        return cls(TelegramConfig.from_env(env), bot, lease=lease_from_env(env))
 
     # ------------------------------------------------------------------ lifecycle
     def routes(self) -> Sequence[web.RouteDef]:
@@ -760,7 +729,8 @@ class TelegramPlatform:
             raise ConfigError("TELEGRAM_BOT_TOKEN: Telegram rejected this token (revoked, or mistyped?)") from None
         self._started = True
         await self._set_menus()
-        await app.start()
+        await self.inbox.start()
+        self._accepting = True
         if self.config.webhook:
             await app.bot.set_webhook(
                 self.config.webhook_url,
@@ -769,24 +739,25 @@ class TelegramPlatform:
             )
             _log.info("Telegram: webhook registered")
         else:
-            assert app.updater is not None
-            await app.updater.start_polling(
-                timeout=int(self.poll_timeout),
-                allowed_updates=list(ALLOWED_UPDATES),
-                drop_pending_updates=False,
-            )
+            await app.bot.delete_webhook(drop_pending_updates=False)
+            self._poller = asyncio.get_running_loop().create_task(self._poll())
             _log.info("Telegram: long polling started")
 
     async def stop(self) -> None:
-        """Stop polling, finish the updates in hand, close the HTTP client."""
+        """Stop polling, finish the updates in hand for ``shutdown_within`` seconds, close the HTTP client.
+
+        Updates not handled by then stay in the inbox for the next start.
+        """
         app = self.application
-        if app.updater is not None and app.updater.running:
-            await app.updater.stop()
-        left = await self.backlog.join(30.0)
+        self._accepting = False
+        if self._poller is not None:
+            self._poller.cancel()
+            await asyncio.wait({self._poller}, timeout=5.0)
+            self._poller = None
+            await self._confirm()
+        left = await self.inbox.stop(self.shutdown_within)
         if left:
-            _log.warning("Telegram: %d acknowledged updates not handled at shutdown", left)
-        if app.running:
-            await app.stop()
+            _log.warning("Telegram: %d updates left in the inbox for the next start", left)
         if self._started:
             await app.shutdown()
             self._started = False
@@ -832,70 +803,106 @@ class TelegramPlatform:
             return web.Response(status=400, text="malformed JSON")
         if not looks_like_update(data):
             return web.Response(status=400, text="not a Telegram update")
-        if not self.application.running:
+        if not self._accepting:
             # Telegram retries later; the update is not lost.
             return web.Response(status=503, text="starting")
-        await self.backlog.put(self._take(data))
+        await self.inbox.put(str(data["update_id"]), _order_key(data), data)
         return web.Response(status=200)
 
-    async def _take(self, data: dict[str, Any]) -> None:
-        """Read an acknowledged update in full and hand it to PTB."""
+    # ------------------------------------------------------------------ long polling
+    @property
+    def polling(self) -> bool:
+        """True while updates are fetched by long polling."""
+        return self._poller is not None and not self._poller.done()
+
+    async def _poll(self) -> None:
+        """Fetch updates and keep them in the inbox; the next fetch's offset confirms them to Telegram
+        only once they are kept."""
+        bot = self.application.bot
+        delay = 1.0
+        while True:
+            try:
+                updates = await bot.get_updates(
+                    offset=self._offset, timeout=int(self.poll_timeout), allowed_updates=list(ALLOWED_UPDATES)
+                )
+                for update in updates:
+                    data = update.to_dict()
+                    await self.inbox.put(str(update.update_id), _order_key(data), data)
+                    self._offset = update.update_id + 1
+                delay = 1.0
+            except asyncio.CancelledError:
+                raise
+            except InvalidToken:
+                _log.error("Telegram: the token was rejected; polling stopped")
+                return
+            except Exception as exc:
+                _log.warning("Telegram: getUpdates failed (%s); again in %.0f s", type(exc).__name__, delay)
+                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+                delay = min(delay * 2, 30.0)
+
+    async def _confirm(self) -> None:
+        """Tell Telegram the updates kept so far were received (else the next start gets them again)."""
+        if self._offset is None:
+            return
+        try:
+            await self.application.bot.get_updates(offset=self._offset, timeout=0, limit=1)
+        except TelegramError as exc:
+            _log.info("Telegram: the last updates were not confirmed (%s); they are deduplicated", exc)
+
+    # ------------------------------------------------------------------ updates
+    async def _process(self, turn: Turn) -> None:
+        """Handle an update kept in the inbox."""
+        data = turn.payload
         try:
             update = Update.de_json(data, self.application.bot)
         except Exception as exc:
             # PTB reads what it is given as an update and fails in many ways on anything else.
             _log.warning("Telegram: update %s could not be read: %s", data.get("update_id"), type(exc).__name__)
             return
-        await self.application.update_queue.put(update)
+        if update.message is not None and update.message.text is not None:
+            await self._on_message(turn, update)
+        elif update.callback_query is not None:
+            await self._on_callback(turn, update)
 
-    # ------------------------------------------------------------------ updates
-    async def _seen(self, update: Update) -> bool:
-        handler = self.bot.handler
-        try:
-            return await asyncio.to_thread(
-                handler.store.seen_event, "telegram", str(update.update_id), handler.clock.now(), DEDUP_TTL
-            )
-        except Exception:
-            # The database is unreachable: answer anyway (the handler apologises) rather than go silent.
-            _log.exception("Telegram: could not check update %s for a repeat", update.update_id)
-            return False
-
-    async def _on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        me = context.bot
+    async def _on_message(self, turn: Turn, update: Update) -> None:
+        me = self.application.bot
         msg = to_incoming(update, me.id, me.username)
         message = update.message
-        if msg is None or message is None or await self._seen(update):
+        if msg is None or message is None:
             return
-        replies = await asyncio.to_thread(self.bot.handler.handle, msg)
+        replies = await turn.replies(lambda: asyncio.to_thread(self.bot.handler.handle, msg))
         private = message.chat.type == ChatType.PRIVATE
         await self._deliver_all(
+            turn,
             message.chat.id,
             replies,
             reply_to=None if private else message.message_id,
             thread=message.message_thread_id if message.is_topic_message else None,
         )
 
-    async def _on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def _on_callback(self, turn: Turn, update: Update) -> None:
         query = update.callback_query
-        if query is None or await self._seen(update):
+        if query is None:
             return
-        try:
-            # Always answered, and first: the client shows a spinner until then.
-            await query.answer()
-        except TelegramError as exc:
-            _log.warning("Telegram: answerCallbackQuery failed: %s", exc)
+        if turn.row.replies is None:
+            try:
+                # Always answered, and first: the client shows a spinner until then.
+                await query.answer()
+            except TelegramError as exc:
+                _log.warning("Telegram: answerCallbackQuery failed: %s", exc)
         msg = callback_to_incoming(update, self.ids.decode)
         if msg is None:
             return
-        replies = await asyncio.to_thread(self.bot.handler.handle, msg)
+        replies = await turn.replies(lambda: asyncio.to_thread(self.bot.handler.handle, msg))
         original = query.message if isinstance(query.message, Message) else None
         chat_id: int = query.message.chat.id if query.message is not None else query.from_user.id
         edit = original.message_id if original is not None and _owned_by(original, query.from_user.id) else None
         thread = original.message_thread_id if original is not None and original.is_topic_message else None
-        await self._deliver_all(chat_id, replies, edit=edit, thread=thread)
+        await self._deliver_all(turn, chat_id, replies, edit=edit, thread=thread)
 
     async def _deliver_all(
         self,
+        turn: Turn,
         chat_id: int,
         replies: Sequence[Reply],
         *,
@@ -903,27 +910,35 @@ class TelegramPlatform:
         thread: int | None = None,
         edit: int | None = None,
     ) -> None:
-        for reply in replies:
-            target = None
-            if reply.replace and edit is not None:
-                target, edit = edit, None  # only the first replacing reply takes the message's place
+        # Only the first replacing reply takes the message's place (kept replies resume after it).
+        first_replacing = next((i for i, r in enumerate(replies) if r.replace), None)
+        replaced = replies[first_replacing] if edit is not None and first_replacing is not None else None
+        closed = False
+
+        async def send(reply: Reply) -> None:
+            nonlocal closed
+            if closed:
+                return
+            target = edit if reply is replaced else None
             try:
                 await self.outbox.deliver(chat_id, reply, reply_to=reply_to, thread=thread, edit=target)
             except BadRequest as exc:
                 if target is not None and "not modified" in exc.message.lower():
-                    continue  # the same button pressed twice: the message already shows this
+                    return  # the same button pressed twice: the message already shows this
                 if target is None:
                     _log.error("Telegram: sending a %s reply failed: %s", reply.kind, exc, extra=_api_error("400"))
-                    continue
+                    return
                 # The message can no longer be edited (too old, deleted): send the reply instead.
                 await self._try_send(chat_id, reply, reply_to, thread)
             except Forbidden as exc:
                 _log.info("Telegram: chat %s does not accept messages: %s", chat_id, exc)
-                return
+                closed = True
             except TelegramError as exc:
                 _log.error(
                     "Telegram: delivering a %s reply failed: %s", reply.kind, exc, extra=_api_error(type(exc).__name__)
                 )
+
+        await turn.deliver(replies, send)
 
     async def _try_send(self, chat_id: int, reply: Reply, reply_to: int | None, thread: int | None) -> None:
         try:
@@ -931,9 +946,18 @@ class TelegramPlatform:
         except TelegramError as exc:
             _log.error("Telegram: sending a %s reply failed: %s", reply.kind, exc, extra=_api_error(type(exc).__name__))
 
-    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        update_id = update.update_id if isinstance(update, Update) else None
-        _log.error("Telegram: update %s failed", update_id, exc_info=context.error)
+
+def _order_key(data: Mapping[str, Any]) -> str:
+    """The inbox order key of an update: its chat (a chat's updates are handled one at a time, in order)."""
+    query = data.get("callback_query")
+    message = (
+        data.get("message") or data.get("edited_message") or (query.get("message") if isinstance(query, dict) else None)
+    )
+    if isinstance(message, dict) and isinstance(message.get("chat"), dict):
+        return f"chat:{message['chat'].get('id')}"
+    if isinstance(query, dict) and isinstance(query.get("from"), dict):
+        return f"chat:{query['from'].get('id')}"
+    return f"update:{data.get('update_id')}"
 
 
 def _owned_by(message: Message, user_id: int) -> bool:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 
@@ -90,47 +88,3 @@ def fit_label(label: str, limit: int = MAX_BUTTON_LABEL) -> str:
     """A button label cut to the platforms' limit."""
     label = " ".join(label.split())
     return label if len(label) <= limit else label[: limit - 1].rstrip() + "…"
-
-
-def replies_to_json(replies: Sequence[Reply]) -> str:
-    """``replies`` as JSON text, to keep them until they are delivered (``meta`` is left out)."""
-    return json.dumps(
-        [
-            {
-                "text": r.text,
-                "links": [[link.label, link.url, link.note] for link in r.links],
-                "buttons": [[b.id, b.label] for b in r.buttons],
-                "title": r.title,
-                "lang": r.lang,
-                "kind": r.kind,
-                "topic": r.topic,
-                "replace": r.replace,
-            }
-            for r in replies
-        ],
-        ensure_ascii=False,
-    )
-
-
-def replies_from_json(data: str) -> list[Reply]:
-    """The replies kept by :func:`replies_to_json`.
-
-    Raises:
-        ValueError: ``data`` is not what :func:`replies_to_json` writes.
-    """
-    try:
-        return [
-            Reply(
-                str(r["text"]),
-                links=tuple(Link(str(label), str(url), str(note)) for label, url, note in r["links"]),
-                buttons=tuple(Button(str(id_), str(label)) for id_, label in r["buttons"]),
-                title=str(r["title"]),
-                lang=str(r["lang"]),
-                kind=str(r["kind"]),
-                topic=None if r["topic"] is None else str(r["topic"]),
-                replace=bool(r["replace"]),
-            )
-            for r in json.loads(data)
-        ]
-    except (KeyError, TypeError) as exc:
-        raise ValueError(f"not kept replies: {exc}") from exc

@@ -618,7 +618,7 @@ async def test_telegram_answers_normally_once_the_database_is_back(
         assert await eventually(
             lambda: any(c.text.startswith(ANSWER_TELEGRAM) for c in telegram_api.sent("sendMessage"))
         )
-        assert platform.application.running  # still polling
+        assert platform.polling  # still polling
     texts = [c.text for c in telegram_api.sent("sendMessage")]
     assert sum(t.startswith(ANSWER_TELEGRAM) for t in texts) == 1
     assert not [t for t in texts if "Votre plan" in t]  # the command sent during the outage is not run late

@@ -12,6 +12,7 @@ from bot.adapters.telegram import TelegramConfig, TelegramPlatform, menu
 from bot.app import Bot, build_bot
 from bot.config import Settings
 from bot.core.messages import Button, Reply
+from bot.core.ports import InboxItem
 from bot.store.memory import MemoryStore
 from tests.auxil.fake_telegram_api import BOT_ID, Call, FakeTelegramAPI, load_update, telegram_env
 from tests.auxil.harness import FakeClock
@@ -101,7 +102,8 @@ async def test_polling_advances_the_offset_and_answers_a_repeated_update_once(
     assert offsets == sorted(offsets, key=lambda o: o or 0)
     assert len(api.sent("sendMessage")) == 3  # no answer to the repeat nor to the edit
     assert api.sent("getUpdates")[-1].params["offset"] == 503  # confirmed on the way out
-    assert bot.handler.store.seen_event("telegram", "502", bot.handler.clock.now(), dt.timedelta(hours=1))
+    # Its key is kept in the inbox: a redelivery would not be handled again.
+    assert bot.handler.store.inbox_add([InboxItem("telegram", "502", "", "{}")], bot.handler.clock.now()) == [False]
 
 
 async def test_chats_are_served_concurrently_and_each_in_order(
