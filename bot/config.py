@@ -29,6 +29,7 @@ class Settings:
             word overlap; ``HOC_MODEL_ANSWER``, ``HOC_MODEL_CLARIFY`` for the trained classifier).
         max_input: ``HOC_MAX_INPUT``: longest message read.
         rate_limit: ``HOC_RATE_LIMIT``: messages one chat user may send per 10 seconds (0: no limit).
+        question_retention_days: ``HOC_QUESTION_RETENTION_DAYS``: days the questions log keeps a question.
     """
 
     default_locale: str = "fr"
@@ -40,6 +41,7 @@ class Settings:
     match: MatchConfig = field(default_factory=MatchConfig)
     max_input: int = 2000
     rate_limit: int = 20
+    question_retention_days: int = 180
     env: Mapping[str, str] | None = None
 
     @classmethod
@@ -87,6 +89,7 @@ class Settings:
             match=match,
             max_input=int(_number(env, "HOC_MAX_INPUT", 2000, 100, 100_000)),
             rate_limit=int(_number(env, "HOC_RATE_LIMIT", 20, 0, 10_000)),
+            question_retention_days=int(_number(env, "HOC_QUESTION_RETENTION_DAYS", 180, 1, 3650)),
             env=dict(env),
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import sys
@@ -68,6 +69,10 @@ class Metrics:
         )
 
 
+#: Time between two purges of questions older than the retention period.
+QUESTION_PURGE_EVERY = dt.timedelta(hours=1)
+
+
 class Observer:
     """Called after every message: metrics, the questions log and one JSON-able log line."""
 
@@ -75,6 +80,7 @@ class Observer:
         self.bot = bot
         self.metrics = metrics
         self.log_text = log_text
+        self._next_purge: dt.datetime | None = None
 
     def __call__(self, msg: IncomingMessage, replies: list[Reply], seconds: float) -> None:
         """Record one handled message."""
@@ -85,7 +91,13 @@ class Observer:
             self.metrics.latency.observe(seconds)
         if main is not None and not msg.action:
             text = None if main.kind == "answer" else normalize(msg.text)[:300] or None
-            self.bot.handler.store.log_question(msg.platform, main.kind, main.topic, text, self.bot.handler.clock.now())
+            now = self.bot.handler.clock.now()
+            store = self.bot.handler.store
+            store.log_question(msg.platform, main.kind, main.topic, text, now)
+            if self._next_purge is None or now >= self._next_purge:
+                # The retention period, applied about once an hour by each process.
+                self._next_purge = now + QUESTION_PURGE_EVERY
+                store.purge_questions(now - dt.timedelta(days=self.bot.settings.question_retention_days))
         extra: dict[str, object] = {
             "event": "message",
             "platform": msg.platform,

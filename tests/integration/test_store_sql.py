@@ -498,3 +498,10 @@ def test_memory_store_records_the_lease_owner() -> None:
     assert store.lease_owner(r.id) == "w7"
     store.mark_sent(r.id, at(2))
     assert store.lease_owner(r.id) is None
+
+
+def test_questions_are_purged_by_age(any_store: Store) -> None:
+    any_store.log_question("slack", "fallback", None, "piscine", at(0))
+    any_store.log_question("slack", "fallback", None, "cantine", at(60))
+    assert any_store.purge_questions(at(30)) == 1
+    assert any_store.stats().unanswered == [("cantine", 1)]

@@ -160,6 +160,20 @@ def test_stats_lists_unanswered_questions_without_user_ids() -> None:
     assert figures.questions_by_decision["answer"] == 1
 
 
+def test_questions_older_than_the_retention_period_are_purged() -> None:
+    store, clock = MemoryStore(), FakeClock()
+    bot = build_bot(Settings.from_env({"HOC_QUESTION_RETENTION_DAYS": "30"}), store=store, clock=clock)
+    bot.handler.handle(_msg("Horaires de la PISCINE ?"))
+    clock.advance(days=20)
+    bot.handler.handle(_msg("horaires de la cantine ?", user="U2"))
+    assert [q for q, _ in store.stats().unanswered] == ["horaires de la cantine", "horaires de la piscine"]
+    clock.advance(days=11)  # the first question is now 31 days old
+    bot.handler.handle(_msg("comment recruter des écoles ?", user="U3"))
+    assert [q for q, _ in store.stats().unanswered] == ["horaires de la cantine"]
+    with pytest.raises(ConfigError, match="HOC_QUESTION_RETENTION_DAYS"):
+        Settings.from_env({"HOC_QUESTION_RETENTION_DAYS": "0"})
+
+
 def test_json_logs_hash_users_hide_text_and_tokens() -> None:
     stream = io.StringIO()
     setup_logging({}, stream)
