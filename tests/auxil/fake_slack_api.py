@@ -168,6 +168,10 @@ class FakeSlackApi:
         gate = self._gates[method] = asyncio.Event()
         return gate
 
+    def arrived_count(self, method: str) -> int:
+        """Calls of ``method`` that arrived so far, answered or not."""
+        return self._arrived.count(method)
+
     async def wait_arrived(self, method: str, count: int = 1, within: float = 10.0) -> None:
         """Wait until ``count`` calls of ``method`` have arrived (answered or not yet)."""
         assert self._changed is not None

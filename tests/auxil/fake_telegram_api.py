@@ -211,6 +211,10 @@ class FakeTelegramAPI:
         gate = self._method_gates[method] = asyncio.Event()
         return gate
 
+    def arrived_count(self, method: str) -> int:
+        """Calls of ``method`` that arrived so far, answered or not."""
+        return self._arrived.count(method)
+
     async def wait_arrived(self, method: str, count: int = 1, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Wait until ``count`` calls of ``method`` have arrived, answered or not."""
 
