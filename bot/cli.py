@@ -469,7 +469,7 @@ def _run(args: argparse.Namespace, env: dict[str, str], stdout: TextIO, stderr: 
         # SIGHUP (`hoc-bot kb reload`): load the knowledge base again, keep the current one if invalid.
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, bot.reload)
         runner = web.AppRunner(
-            create_app(platforms, ready=ready, metrics=metrics),
+            create_app(platforms, ready=ready, metrics=metrics, metrics_token=env.get("HOC_METRICS_TOKEN") or None),
             handle_signals=False,
             access_log_class=ProblemAccessLogger,
             # At shutdown, requests in flight get this long (bodies are read within 10 s already).

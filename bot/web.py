@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -192,12 +193,14 @@ def create_app(
     *,
     ready: Callable[[], Awaitable[bool]] | None = None,
     metrics: Callable[[], Awaitable[bytes]] | None = None,
+    metrics_token: str | None = None,
     gate: AckFirst | None = None,
 ) -> web.Application:
     """The aiohttp application with every platform's routes, health endpoints and ``/metrics``.
 
     The platforms share ``gate`` (a new one by default): their requests count as in flight until
-    answered, and the work they start waits for them (see :class:`AckFirst`).
+    answered, and the work they start waits for them (see :class:`AckFirst`). With ``metrics_token``,
+    ``/metrics`` answers only requests with ``Authorization: Bearer <token>``.
     """
     gate = gate or AckFirst()
 
@@ -222,8 +225,13 @@ def create_app(
         ok = True if ready is None else await ready()
         return web.json_response({"ready": ok}, status=200 if ok else 503)
 
-    async def metrics_page(_: web.Request) -> web.Response:
+    async def metrics_page(request: web.Request) -> web.Response:
         assert metrics is not None
+        if metrics_token is not None:
+            given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+            # "replace": a header that is not valid text must not turn into a server error.
+            if not hmac.compare_digest(given.encode("utf-8", "replace"), metrics_token.encode()):
+                return web.Response(status=401, text="token required", headers={"WWW-Authenticate": "Bearer"})
         body = await metrics()
         return web.Response(body=body, content_type="text/plain", charset="utf-8")
 

@@ -25,12 +25,13 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _get(url: str) -> tuple[int, str]:
+def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:  # only 127.0.0.1
-            return response.status, response.read().decode()
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=5) as response:
+            return response.status, response.read().decode()  # only 127.0.0.1
     except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
+        with exc:
+            return exc.code, exc.read().decode()
 
 
 class Server:
@@ -91,6 +92,21 @@ def test_health_readiness_and_metrics(server: Server) -> None:
     assert status == 200
     assert "hoc_handle_seconds_bucket" in metrics
     assert 'hoc_reminders{status="pending"} 0.0' in metrics
+
+
+def test_metrics_can_require_a_token(tmp_path: Path) -> None:
+    token = "metrics-0123456789-token"
+    server = Server(tmp_path, {"HOC_METRICS_TOKEN": token})
+    try:
+        assert _get(server.base + "/metrics")[0] == 401
+        assert _get(server.base + "/metrics", {"Authorization": "Bearer wrong"})[0] == 401
+        status, body = _get(server.base + "/metrics", {"Authorization": f"Bearer {token}"})
+        assert status == 200
+        assert "hoc_handle_seconds_bucket" in body
+        assert _get(server.base + "/healthz")[0] == 200  # health checks stay open
+    finally:
+        assert server.stop() == 0
+    assert token not in server.log.read_text()
 
 
 def test_sigterm_stops_cleanly(server: Server) -> None:
