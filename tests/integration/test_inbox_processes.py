@@ -1,5 +1,6 @@
-"""``kill -9`` on ``hoc-bot run`` right after it acknowledged 300 Slack DMs and 300 Telegram updates:
-after a restart (SQLite), or by the other web process (PostgreSQL), every one is answered, none twice.
+"""The inbox on real processes. ``kill -9`` on ``hoc-bot run`` right after it acknowledged 300 Slack DMs and
+300 Telegram updates: after a restart (SQLite), or by the other web process (PostgreSQL), every one is
+answered, none twice. SIGTERM with 2,000 Telegram updates waiting: out within 35 s, the rest kept.
 
 The fake platforms run in the test's event loop and hold every send until the process is dead, so
 nothing is delivered before the kill; the sends that were waiting then fail (they never reached the
@@ -18,8 +19,11 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from sqlalchemy import select
 
 from bot.adapters.telegram import SECRET_HEADER, WEBHOOK_PATH
+from bot.store.engine import open_store
+from bot.store.schema import inbox
 from tests.auxil.fake_slack_api import FakeSlackApi, SlackDelivery
 from tests.auxil.fake_telegram_api import FakeTelegramAPI, load_update, telegram_env
 from tests.integration.test_faults_signals import SECRET, STARTUP_S, TEAM, TOKEN, _accepts, _free_port, hoc_bot
@@ -238,3 +242,55 @@ async def test_kill_9_of_one_of_two_web_processes_on_postgresql_the_other_answer
     for name in ("web1", "web2"):
         log = (tmp_path / f"{name}.log").read_text(encoding="utf-8", errors="replace")
         assert "Traceback" not in log
+
+
+async def test_sigterm_with_2000_telegram_updates_waiting_exits_in_time_and_keeps_the_rest(tmp_path: Path) -> None:
+    telegram_api = await FakeTelegramAPI().start()
+    db = tmp_path / "backlog.sqlite3"
+    env = {
+        **telegram_env(telegram_api, TELEGRAM_WEBHOOK_URL=PUBLIC_URL, TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET),
+        "HOC_DB": str(db),
+        "HOC_RATE_LIMIT": "0",
+    }
+    updates = [
+        load_update(
+            "text_private",
+            update_id=800_000 + i,
+            **{"message.message_id": i, "message.chat.id": 8_000_000 + i % 200, "message.from.id": 8_000_000 + i % 200},
+        )
+        for i in range(2000)
+    ]
+    port = _free_port()
+    try:
+        async with hoc_bot(tmp_path, "run", "run", "--host", "127.0.0.1", "--port", str(port), env=env) as proc:
+            await _wait_listening(port, proc, tmp_path / "run.log")
+            url = f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
+            headers = {SECRET_HEADER: WEBHOOK_SECRET, "Content-Type": "application/json"}
+            limit = asyncio.Semaphore(20)
+            async with aiohttp.ClientSession() as session:
+
+                async def post(update: dict[str, object]) -> int:
+                    async with limit, session.post(url, data=json.dumps(update), headers=headers) as response:
+                        return response.status
+
+                statuses = await asyncio.gather(*(post(u) for u in updates))
+            assert Counter(statuses) == {200: 2000}
+            start = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(proc.wait(), 40) == 0
+            took = time.monotonic() - start
+    finally:
+        await telegram_api.stop()
+    assert took < 35, f"exited {took:.1f} s after SIGTERM"
+    store = open_store(f"sqlite:///{db}")
+    try:
+        with store.engine.connect() as conn:
+            rows = conn.execute(select(inbox.c.event_key, inbox.c.done_at).where(inbox.c.platform == "telegram")).all()
+    finally:
+        store.close()
+    assert {key for key, _ in rows} == {str(u["update_id"]) for u in updates}  # every update kept
+    done = sum(1 for _, done_at in rows if done_at is not None)
+    assert done < 2000  # the backlog outlived the shutdown (Telegram's 30 messages/s)...
+    assert len(telegram_api.sent("sendMessage")) >= done  # ...and what is marked done was answered
+    log = (tmp_path / "run.log").read_text(encoding="utf-8", errors="replace")
+    assert "Traceback" not in log
