@@ -476,6 +476,9 @@ def _run(args: argparse.Namespace, env: dict[str, str], stdout: TextIO, stderr: 
             shutdown_timeout=2.0,
             # Idle keep-alive connections are closed after this long (aiohttp's default is an hour).
             keepalive_timeout=75.0,
+            # A refused request's connection is closed at once, not kept 10 s to drain what the client
+            # still sends (an unauthenticated flood would hold memory for that long).
+            lingering_time=0.0,
         )
         await runner.setup()
         site = web.TCPSite(runner, host=args.host, port=port)

@@ -212,9 +212,19 @@ def create_app(
             return await handler(request)
         gate.started()
         try:
-            return await handler(request)
+            try:
+                response = await handler(request)
+            except web.HTTPException as exc:
+                if exc.status < 400:
+                    raise
+                response = web.Response(status=exc.status, text=exc.text, headers=exc.headers)
         finally:
             gate.finished()
+        if response.status >= 400:
+            # A refused request's body is not read: close the connection rather than let aiohttp buffer
+            # the rest of it (a flood of unauthenticated 1 MB bodies would otherwise cost ~128 KB each).
+            response.force_close()
+        return response
 
     app = web.Application(client_max_size=MAX_BODY, middlewares=[in_flight])
 
