@@ -198,6 +198,34 @@ async def test_slash_command_in_a_channel_is_ephemeral_and_its_buttons_replace_i
     assert stack.posts("chat.update") == []
 
 
+async def test_a_replayed_signed_command_or_button_press_is_handled_once(stack: Stack) -> None:
+    command = fixture("slash_command")
+    command.update(text="remind tomorrow 9am step 2", response_url=stack.fake.response_url("cmd"))
+    for _ in range(3):  # the same signed request, replayed within Slack's 5-minute window
+        status, _ = await stack.slack.command(command)
+        assert status == 200
+    await stack.settle()
+    assert len(stack.store.list_reminders(UserKey("slack", TEAM, USER))) == 1
+    answered = len(stack.fake.calls_to("response_url"))
+
+    command.update(text="plan", trigger_id="13345224609.738474920.another")  # a new command: handled
+    await stack.slack.command(command)
+    await stack.settle()
+    checklist = stack.fake.calls_to("response_url")[-1]
+    assert len(stack.fake.calls_to("response_url")) == answered + 1
+    click = press(checklist, "done:1", channel=command["channel_id"])
+    click["container"]["is_ephemeral"] = True
+    click["response_url"] = stack.fake.response_url("click")
+    del click["message"]  # ephemeral messages are not sent back with their actions
+    for _ in range(2):
+        await stack.slack.action(click)
+    await stack.settle()
+    assert len([c for c in stack.fake.calls_to("response_url") if c.path == "click"]) == 1
+    state = stack.store.get_user(UserKey("slack", TEAM, USER))
+    assert state is not None
+    assert sorted(state.steps_done) == [1]
+
+
 async def test_mention_is_answered_in_its_thread(stack: Stack) -> None:
     payload = fixture("app_mention")
     await stack.slack.event(payload)
