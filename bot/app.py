@@ -13,7 +13,8 @@ from bot.core.handler import Handler, HandlerSettings
 from bot.core.knowledge import KnowledgeBase
 from bot.core.matching import Matcher
 from bot.core.messages import Reply
-from bot.core.onboarding import Onboarding, OnboardingSettings
+from bot.core.onboarding import Onboarding
+from bot.core.plan_state import OnboardingSettings
 from bot.core.ports import Clock, Reminder, Sender, Store, SystemClock
 from bot.i18n import Catalogs, default_locales_dir
 from bot.ops import Admin, Metrics, Observer, parse_admins
@@ -45,37 +46,37 @@ def build_catalogs(settings: Settings, kb: KnowledgeBase) -> Catalogs:
 
 
 class PlanningCalendar:
-    """The Calendar port on bot.planning (dateparser, zoneinfo)."""
+    """The Calendar port on bot.dates and bot.timezones (dateparser, zoneinfo)."""
 
     def parse_date(self, text: str, lang: str, today: dt.date) -> tuple[dt.date | None, str | None]:
         """The event date typed in ``text``."""
-        from bot.planning import parse_event_date
+        from bot.dates import parse_event_date
 
         result = parse_event_date(text, lang, today)
         return result.value, result.error
 
     def parse_when(self, text: str, lang: str, now: dt.datetime, tz: str) -> tuple[dt.datetime | None, str | None]:
         """A moment typed in ``text``."""
-        from bot.planning import parse_when
+        from bot.dates import parse_when
 
         result = parse_when(text, lang, now, tz)
         return result.value, result.error
 
     def is_valid_timezone(self, name: str) -> bool:
         """True for an IANA zone name."""
-        from bot.planning import is_valid_timezone
+        from bot.timezones import is_valid_timezone
 
         return is_valid_timezone(name)
 
     def suggest_timezones(self, text: str, limit: int = 3) -> list[str]:
         """Zones resembling ``text``."""
-        from bot.planning import suggest_timezones
+        from bot.timezones import suggest_timezones
 
         return suggest_timezones(text, limit)
 
     def common_timezones(self, lang: str) -> list[str]:
         """A few zones for speakers of ``lang``."""
-        from bot.planning import common_timezones
+        from bot.timezones import common_timezones
 
         return common_timezones(lang)
 

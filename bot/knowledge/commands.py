@@ -12,19 +12,10 @@ import yaml
 from bot.core.errors import KnowledgeError
 from bot.core.knowledge import LinkTable
 from bot.knowledge import default_kb_dir
-from bot.knowledge.builder import (
-    BuildResult,
-    Guide,
-    GuideError,
-    build_guide,
-    dump_entry,
-    entries_by_id,
-    lang_from_filename,
-    load_reference,
-    merge_entry,
-    normalize_lang,
-)
+from bot.knowledge.builder import BuildResult, build_guide, entries_by_id
 from bot.knowledge.check import check_kb
+from bot.knowledge.entry_yaml import dump_entry, merge_entry
+from bot.knowledge.guide_parse import Guide, GuideError, lang_from_filename, load_reference, normalize_lang
 from bot.knowledge.loader import load_links
 from bot.knowledge.train import training_problems
 

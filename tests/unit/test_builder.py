@@ -15,18 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core.knowledge import ENTRY_IDS, STEP_IDS, LinkTable
-from bot.knowledge.builder import (
-    BuildResult,
-    BuiltEntry,
-    Guide,
-    GuideError,
-    build_guide,
-    lang_from_filename,
-    load_reference,
-    normalize_lang,
-    parse_guide,
-)
+from bot.knowledge.builder import BuildResult, BuiltEntry, build_guide
 from bot.knowledge.commands import build_command
+from bot.knowledge.guide_parse import Guide, GuideError, lang_from_filename, load_reference, normalize_lang, parse_guide
 from bot.knowledge.loader import load_kb, load_links
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,16 +12,9 @@ from hypothesis import strategies as st
 
 from bot.core.errors import KnowledgeError
 from bot.core.schedule import AFTER_STEP, DEFAULT_POLICY, SchedulePolicy, ScheduleRule
-from bot.planning import (
-    MAX_DATE_CHARS,
-    common_timezones,
-    date_order,
-    is_valid_timezone,
-    load_policy,
-    parse_event_date,
-    parse_when,
-    suggest_timezones,
-)
+from bot.dates import MAX_DATE_CHARS, date_order, parse_event_date, parse_when
+from bot.planning import load_policy
+from bot.timezones import common_timezones, is_valid_timezone, suggest_timezones
 
 SCHEDULE_FILE = Path(__file__).resolve().parents[2] / "knowledge" / "schedule.yaml"
 UTC = dt.UTC
@@ -456,7 +449,7 @@ def test_common_timezones_by_language_and_region() -> None:
 
 
 def test_every_alias_leads_to_real_zones() -> None:
-    from bot.planning import _ALIASES
+    from bot.timezones import _ALIASES
 
     for alias, zones in _ALIASES.items():
         assert zones, alias
