@@ -25,6 +25,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from bot.core.errors import ConfigError
@@ -185,6 +186,7 @@ class Inbox:
         self.poll = poll
         self.owner = uuid.uuid4().hex
         self._batch: list[tuple[InboxItem, asyncio.Future[bool]]] = []
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"inbox-{name}")
         self._flushing: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
@@ -214,7 +216,11 @@ class Inbox:
         while self._batch:
             batch, self._batch = self._batch, []
             try:
-                added = await asyncio.to_thread(self.store.inbox_add, [item for item, _ in batch], self.clock.now())
+                # A thread of its own: acknowledging never waits behind the handler's work in the
+                # shared executor.
+                added = await asyncio.get_running_loop().run_in_executor(
+                    self._writer, self.store.inbox_add, [item for item, _ in batch], self.clock.now()
+                )
             except Exception as exc:
                 _log.error(
                     "%s: %d events could not be kept (%s); handled from memory",
@@ -223,7 +229,7 @@ class Inbox:
                     type(exc).__name__,
                 )
                 for item, future in batch:
-                    self._start(InboxRow(0, item, 1), kept=False)
+                    self._start(InboxRow(0, item, 1), kept=False, since=self.gate().clock())
                     if not future.done():
                         future.set_result(True)
                 continue
@@ -302,6 +308,10 @@ class Inbox:
             self._wake.clear()
             free = self.workers - len(self._tasks)
             if free > 0:
+                # Claiming writes to the database too: not while requests wait for their
+                # acknowledgement (for 1 s at most, see AckFirst), so that acknowledging stays fast.
+                since = self.gate().clock()
+                await self.gate().turn(since)
                 try:
                     rows = await asyncio.to_thread(
                         self.store.inbox_claim, self.name, self.owner, self.clock.now(), self.lease, free
@@ -316,7 +326,7 @@ class Inbox:
                         _log.info("%s: claiming events again", self.name)
                     self._claims_failing = False
                 for row in rows:
-                    self._start(row)
+                    self._start(row, since=since)
             now = time.monotonic()
             if now >= next_extend:
                 next_extend = now + self.lease.total_seconds() / 3
@@ -329,8 +339,8 @@ class Inbox:
             # Several events finishing together start one claim, not one each.
             await asyncio.sleep(0.002)
 
-    def _start(self, row: InboxRow, *, kept: bool = True) -> None:
-        task = asyncio.get_running_loop().create_task(self._handle(Turn(self, row, kept=kept)))
+    def _start(self, row: InboxRow, *, since: float, kept: bool = True) -> None:
+        task = asyncio.get_running_loop().create_task(self._handle(Turn(self, row, kept=kept), since))
         self._tasks.add(task)
         task.add_done_callback(self._finished)
 
@@ -348,9 +358,9 @@ class Inbox:
         except Exception as exc:
             _log.warning("%s: inbox upkeep failed: %s", self.name, type(exc).__name__)
 
-    async def _handle(self, turn: Turn) -> None:
+    async def _handle(self, turn: Turn, since: float) -> None:
         row = turn.row
-        await self.gate().turn(self.gate().clock())
+        await self.gate().turn(since)
         try:
             if row.attempts > MAX_ATTEMPTS:
                 _log.error("%s: an event was given up after %d attempts", self.name, row.attempts - 1)

@@ -49,7 +49,7 @@ class SqlInbox:
 
     engine: Engine
 
-    def _write(self) -> AbstractContextManager[Connection]:
+    def _write(self, *, urgent: bool = False) -> AbstractContextManager[Connection]:
         raise NotImplementedError
 
     def _read(self) -> AbstractContextManager[Connection]:
@@ -64,35 +64,62 @@ class SqlInbox:
         # Adding a key that is there already is no error: no savepoint needed around it.
         dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(self.engine.dialect.name)
         if dialect is not None:
-            self._inbox_insert = dialect.insert(inbox).on_conflict_do_nothing().returning(inbox.c.id)
+            self._inbox_insert = dialect.insert(inbox).on_conflict_do_nothing()
 
     def inbox_add(self, items: Sequence[InboxItem], now: dt.datetime) -> list[bool]:
-        """Add ``items`` in one transaction; for each, True if new, False if its key was there already."""
+        """Add ``items`` in one transaction; for each, True if new, False if its key was there already (or
+        earlier in ``items``).
+
+        The keys found are read first, then every item is inserted in one ``executemany`` that skips
+        the keys there already; a key another process adds in between is still added once (and
+        reported new here): what is returned only tells the log about redeliveries.
+        """
         now = as_utc(now)
-        statement = self._inbox_insert
-        added: list[bool] = []
-        with self._write() as conn:
-            for item in items:
-                row = {
+        rows: dict[tuple[str, str], dict[str, Any]] = {}
+        keys: list[tuple[str, str]] = []
+        for item in items:
+            key = (item.platform, stored_key(item.key, EVENT_ID_SIZE))
+            keys.append(key)
+            rows.setdefault(
+                key,
+                {
                     "platform": item.platform,
-                    "event_key": stored_key(item.key, EVENT_ID_SIZE),
+                    "event_key": key[1],
                     "order_key": stored_key(item.order, ORDER_KEY_SIZE),
                     "payload": item.payload,
                     "received_at": now,
                     "attempts": 0,
                     "sent": 0,
-                }
-                if statement is not None:
-                    added.append(conn.execute(statement, row).first() is not None)
-                    continue
-                try:
-                    with conn.begin_nested():
-                        conn.execute(insert(inbox), row)
-                except IntegrityError:
-                    added.append(False)
-                else:
-                    added.append(True)
-        return added
+                },
+            )
+        if not rows:
+            return []
+        added: set[tuple[str, str]] = set()
+        # Urgent: these requests wait for this write to be acknowledged.
+        with self._write(urgent=True) as conn:
+            if self._inbox_insert is not None:
+                present: set[tuple[str, str]] = set()
+                for platform in {platform for platform, _ in rows}:
+                    wanted = [key for p, key in rows if p == platform]
+                    found = conn.scalars(_PRESENT, {"platform": platform, "keys": wanted})
+                    present.update((platform, key) for key in found)
+                fresh = {key: row for key, row in rows.items() if key not in present}
+                if fresh:
+                    conn.execute(self._inbox_insert, list(fresh.values()))
+                added = set(fresh)
+            else:
+                for key, row in rows.items():
+                    try:
+                        with conn.begin_nested():
+                            conn.execute(insert(inbox), row)
+                    except IntegrityError:
+                        continue
+                    added.add(key)
+        out: list[bool] = []
+        for key in keys:
+            out.append(key in added)
+            added.discard(key)  # a key given twice is new once
+        return out
 
     def inbox_claim(
         self, platform: str, owner: str, now: dt.datetime, lease: dt.timedelta, limit: int
@@ -181,6 +208,9 @@ class SqlInbox:
             return int(conn.scalar(query) or 0)
 
 
+_PRESENT = select(inbox.c.event_key).where(
+    inbox.c.platform == bindparam("platform"), inbox.c.event_key.in_(bindparam("keys", expanding=True))
+)
 _BY_ID = inbox.c.id == bindparam("row_id")
 _ANSWERED = update(inbox).where(_BY_ID).values(replies=bindparam("replies"))
 _PROGRESS = update(inbox).where(_BY_ID).values(sent=bindparam("sent"))

@@ -10,7 +10,6 @@ but not yet marked is then sent twice.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from typing import Any
@@ -38,6 +37,7 @@ from bot.core.ports import Reminder, StoreStats, UserKey, UserState
 from bot.store.inbox import SqlInbox
 from bot.store.memory import MAX_ERROR_CHARS, as_utc, check_failed_status
 from bot.store.schema import READ_ONLY_OPTION, events, questions, reminders, steps, stored_event_id, users
+from bot.store.write_lock import WriteLock
 
 _KEY_COLUMNS = (users.c.platform, users.c.workspace, users.c.platform_user)
 _REMINDER_COLUMNS = (*reminders.c, *_KEY_COLUMNS)
@@ -131,7 +131,7 @@ class SqlStore(SqlInbox):
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._write_lock: threading.Lock | None = threading.Lock() if engine.dialect.name == "sqlite" else None
+        self._write_lock: WriteLock | None = WriteLock() if engine.dialect.name == "sqlite" else None
         self._next_purge: dt.datetime | None = None
         self._init_inbox()
         # Recording an event id that is there already is no error: no savepoint needed around it.
@@ -143,9 +143,10 @@ class SqlStore(SqlInbox):
         )
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        """A transaction that may write (on SQLite, one thread of this process at a time)."""
-        with self._write_lock or nullcontext(), self.engine.begin() as conn:
+    def _write(self, *, urgent: bool = False) -> Iterator[Connection]:
+        """A transaction that may write (on SQLite, one thread of this process at a time, ``urgent``
+        ones first)."""
+        with self._write_lock.hold(urgent=urgent) if self._write_lock else nullcontext(), self.engine.begin() as conn:
             yield conn
 
     @contextmanager
