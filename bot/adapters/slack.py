@@ -48,7 +48,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.inbox import LEASE, SHUTDOWN_WITHIN, Inbox, Turn, lease_from_env
-from bot.adapters.slack_input import Malformed, body_problem, header_problem
+from bot.adapters.slack_input import Malformed, checked_body, header_problem
 from bot.adapters.slack_render import (
     ACTION_PREFIX,
     SlackMessage,
@@ -669,6 +669,8 @@ class SlackPlatform:
         self.dms: DmCache = TtlCache(10_000, 24 * 3600)
         self._clients: TtlCache[str, AsyncWebClient] = TtlCache(1_000, 3600)
         self.profiles: TtlCache[tuple[str, str], tuple[str | None, str | None]] = TtlCache(10_000, 6 * 3600)
+        # A workspace's bot user, as bolt's authorisation found it (see _keep_message).
+        self._bot_users: TtlCache[str, str] = TtlCache(10_000, 3600)
         self.gate = AckFirst()
         store = bot.handler.store
         self.inbox = Inbox(
@@ -835,12 +837,14 @@ class SlackPlatform:
             # Checked before parsing so that nothing unsigned reaches a parser (bolt does not check again).
             return web.Response(status=401, text="invalid request signature")
         try:
-            unusable = body_problem(body, request.headers.get("Content-Type", ""))
+            unusable, callback = checked_body(body, request.headers.get("Content-Type", ""))
         except Malformed:
             return web.Response(status=400, text="malformed body")
         if unusable is not None:
             # Signed, so Slack's: acknowledged (a 200 is not retried) and left alone.
             self.log.warning("slack: a signed request was ignored: %s", unusable)
+            return web.Response(status=200)
+        if callback is not None and await self._keep_message(callback):
             return web.Response(status=200)
         try:
             bolt_request = AsyncBoltRequest(
@@ -865,6 +869,28 @@ class SlackPlatform:
             response = await flow.handle_callback(bolt_request)
         return await to_aiohttp_response(response)
 
+    async def _keep_message(self, body: dict[str, Any]) -> bool:
+        """Keep a message event without bolt's dispatch, which costs as much as the rest of the
+        acknowledgement; True when done (the request is then acknowledged), False to leave it to bolt.
+
+        Only the events bolt would hand to :meth:`_on_message` or :meth:`_on_mention` unchanged: a
+        workspace's own (not an organisation-wide install) whose bot user bolt gave before.
+        """
+        event = body.get("event")
+        if body.get("type") != "event_callback" or not isinstance(event, dict):
+            return False
+        kind = {"message": "message", "app_mention": "mention"}.get(str(event.get("type")))
+        team = body.get("team_id")
+        if kind is None or not isinstance(team, str) or _organisation_install(body):
+            return False
+        bot_user = self._bot_users.get(team)
+        if bot_user is None:
+            return False
+        if is_user_message(event, bot_user, mention=kind == "mention"):
+            enterprise = body.get("enterprise_id")
+            await self._keep(kind, body, team, enterprise if isinstance(enterprise, str) else None, event.get("user"))
+        return True
+
     # ------------------------------------------------------------------ listeners
     def _register(self) -> None:
         self.app.event("message")(self._on_message)
@@ -876,39 +902,51 @@ class SlackPlatform:
         self.app.action(re.compile("^" + re.escape(ACTION_PREFIX)))(self._on_action)
 
     async def _on_message(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
+        self._learn_bot_user(body, context)
         if is_user_message(event, context.bot_user_id, mention=False):
-            await self._keep("message", body, context, event.get("user"))
+            await self._keep_bolt("message", body, context, event.get("user"))
 
     async def _on_mention(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
+        self._learn_bot_user(body, context)
         if is_user_message(event, context.bot_user_id, mention=True):
-            await self._keep("mention", body, context, event.get("user"))
+            await self._keep_bolt("mention", body, context, event.get("user"))
 
     async def _on_home_opened(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
         if event.get("tab") == "home" and event.get("user"):
-            await self._keep("home_opened", body, context, event.get("user"))
+            await self._keep_bolt("home_opened", body, context, event.get("user"))
 
     async def _on_uninstalled(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
-        await self._keep("uninstalled", body, context, None)
+        await self._keep_bolt("uninstalled", body, context, None)
 
     async def _on_tokens_revoked(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
-        await self._keep("tokens_revoked", body, context, None)
+        await self._keep_bolt("tokens_revoked", body, context, None)
 
     async def _on_command(self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
-        await self._keep("command", body, context, body.get("user_id"))
+        await self._keep_bolt("command", body, context, body.get("user_id"))
         await ack()
 
     async def _on_action(self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
-        await self._keep("action", body, context, (body.get("user") or {}).get("id"))
+        await self._keep_bolt("action", body, context, (body.get("user") or {}).get("id"))
         await ack()
 
-    async def _keep(self, kind: str, body: dict[str, Any], context: AsyncBoltContext, user: object) -> None:
+    def _learn_bot_user(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        """Remember the workspace's bot user that bolt found, for :meth:`_keep_message`."""
+        team = body.get("team_id")
+        if not context.bot_user_id or not isinstance(team, str) or _organisation_install(body):
+            return
+        if context.team_id == team:
+            self._bot_users.put(team, context.bot_user_id)
+
+    async def _keep_bolt(self, kind: str, body: dict[str, Any], context: AsyncBoltContext, user: object) -> None:
+        await self._keep(kind, body, _team(body, context), context.enterprise_id, user)
+
+    async def _keep(self, kind: str, body: dict[str, Any], team: str, enterprise: str | None, user: object) -> None:
         """Keep a request in the inbox; it is acknowledged once this returns (an error: not acknowledged).
 
         An event's key is its ``event_id`` (Slack retries keep it); a command's or a button's is the
         digest of its body (it holds a ``trigger_id`` of its own): a signed request replayed while
         the key is kept is not handled twice.
         """
-        team = _team(body, context)
         key = (
             str(body.get("event_id") or "")
             or "sha256:"
@@ -916,7 +954,7 @@ class SlackPlatform:
                 json.dumps(body, sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass")
             ).hexdigest()
         )
-        payload = {"kind": kind, "team": team, "enterprise": context.enterprise_id, "body": body}
+        payload = {"kind": kind, "team": team, "enterprise": enterprise, "body": body}
         if not await self.inbox.put(key, f"{team}:{user or ''}", payload):
             retry = body.get("retry_attempt")
             self.log.info("slack: %s %s received already (retry %s)", kind, key[:20], "?" if retry is None else retry)
@@ -1222,6 +1260,16 @@ def is_user_message(event: Mapping[str, Any], bot_user_id: str | None, *, mentio
         # A mention in a DM arrives as a message.im too; that one is answered.
         return not str(event["channel"]).startswith("D")
     return event.get("channel_type") == "im"
+
+
+def _organisation_install(body: Mapping[str, Any]) -> bool:
+    """An event of an organisation-wide (Enterprise Grid) installation: bolt finds its workspace."""
+    if body.get("is_enterprise_install"):
+        return True
+    authorizations = body.get("authorizations")
+    return isinstance(authorizations, list) and any(
+        isinstance(a, dict) and a.get("is_enterprise_install") for a in authorizations
+    )
 
 
 def _team(body: Mapping[str, Any], context: AsyncBoltContext) -> str:

@@ -50,13 +50,24 @@ def body_problem(body: str, content_type: str) -> str | None:
     JSON bodies are Events API callbacks; form bodies are slash commands or interactions
     (``payload=<json>``).
     """
+    return checked_body(body, content_type)[0]
+
+
+def checked_body(body: str, content_type: str) -> tuple[str | None, dict[str, Any] | None]:
+    """:func:`body_problem`, and the parsed Events API callback when the body is a usable one (None
+    for forms and unusable bodies)."""
     if content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
-        return _form_problem(body)
+        return _form_problem(body), None
     doc = _json(body)
     if doc is _UNPARSABLE:
         raise Malformed("body is not JSON")
     if not isinstance(doc, dict):
-        return "body is not a JSON object"
+        return "body is not a JSON object", None
+    problem = _callback_problem(doc)
+    return problem, (doc if problem is None else None)
+
+
+def _callback_problem(doc: dict[str, Any]) -> str | None:
     if not isinstance(doc.get("type"), str):
         return "no request type"
     if doc["type"] == "url_verification":

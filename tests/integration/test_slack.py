@@ -283,15 +283,54 @@ async def test_a_button_whose_owner_is_not_recorded_counts_as_someone_elses(stac
         ("message_im", {"channel_type": "channel", "channel": "C0001", "text": "plan"}),
     ],
 )
-async def test_messages_not_written_to_the_bot_are_ignored(stack: Stack, name: str, change: dict[str, Any]) -> None:
+@pytest.mark.parametrize("bot_user_known", [False, True], ids=["through-bolt", "direct"])
+async def test_messages_not_written_to_the_bot_are_ignored(
+    stack: Stack, name: str, change: dict[str, Any], bot_user_known: bool
+) -> None:
+    if bot_user_known:
+        # Someone else's DM first: bolt finds the workspace's bot user, and message events skip it after.
+        await stack.slack.event(dm("hello", "EvWARM01", user="U0002"))
+        await stack.settle()
+    before = len(stack.fake.sent())
+    users_info = len(stack.fake.calls_to("users.info"))
     payload = fixture(name)
     payload["event"].update(change)
     status, _ = await stack.slack.event(payload)
     assert status == 200
     await stack.settle()
-    assert stack.fake.sent() == []
-    assert stack.fake.calls_to("users.info") == []
+    assert len(stack.fake.sent()) == before
+    assert len(stack.fake.calls_to("users.info")) == users_info
     assert stack.store.get_user(UserKey("slack", TEAM, USER)) is None
+
+
+async def test_message_events_skip_bolt_once_the_workspace_bot_user_is_known(stack: Stack) -> None:
+    dispatched: list[str] = []
+    dispatch = stack.platform.app.async_dispatch
+
+    async def counting(req: Any) -> Any:
+        dispatched.append(str(req.body.get("type") or req.body.get("command") or ""))
+        return await dispatch(req)
+
+    stack.platform.app.async_dispatch = counting  # type: ignore[method-assign]
+    await stack.slack.event(dm("plan", "EvFIRST01"))
+    await stack.settle()
+    assert dispatched == ["event_callback"]
+    for n in range(3):
+        await stack.slack.event(dm(f"aide {n}", f"EvNEXT0{n}"))
+    mention = fixture("app_mention")
+    mention["event_id"] = "EvMENTION9"
+    await stack.slack.event(mention)
+    await stack.settle()
+    assert dispatched == ["event_callback"]  # handled without bolt, and answered all the same
+    assert len([c for c in stack.posts() if c.params["channel"] == DM]) >= 4
+    assert any(c.params.get("thread_ts") for c in stack.posts() if c.params["channel"] != DM)
+    organisation = dm("aide", "EvORG00001")
+    organisation["is_enterprise_install"] = True
+    await stack.slack.event(organisation)
+    command = fixture("slash_command")
+    await stack.slack.command(command)
+    await stack.settle()
+    assert dispatched == ["event_callback", "event_callback", "/hoc"]
 
 
 async def test_a_retried_event_is_answered_once(stack: Stack) -> None:
