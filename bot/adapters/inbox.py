@@ -13,7 +13,9 @@ What is guaranteed:
   and an apology now is better than silence.
 - The handler answers an event once: its replies are kept before the first is sent, and a new claim
   sends the ones not delivered yet. A reply is sent twice only when the process dies between the
-  platform accepting it and the database recording it (the time of one small write).
+  platform accepting it and the database recording it: the records of the events in hand are written
+  together, on a thread of their own and before the handler's writes, to keep that window short
+  (``bench/reply_window.py`` measures it).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import Any
 
 from bot.core.errors import ConfigError
 from bot.core.messages import Button, Link, Reply
-from bot.core.ports import Clock, InboxItem, InboxRow, InboxStore
+from bot.core.ports import Clock, InboxItem, InboxRecord, InboxRow, InboxStore
 from bot.web import AckFirst
 
 #: How long a claimed event is reserved to its process; a dead process's events wait this long.
@@ -134,7 +136,7 @@ class Turn:
                 _log.warning("%s: the replies kept for an event could not be read; answering again", self.inbox.name)
         replies = await answer()
         if self.kept:
-            await asyncio.to_thread(self.inbox.store.inbox_answered, self.row.id, replies_to_json(replies))
+            await self.inbox.record(InboxRecord(self.row.id, replies=replies_to_json(replies)))
         return replies
 
     async def deliver(self, replies: Sequence[Reply], send: Callable[[Reply], Awaitable[None]]) -> None:
@@ -143,7 +145,7 @@ class Turn:
             await send(replies[index])
             self.sent = index + 1
             if self.kept and self.sent < len(replies):
-                await asyncio.to_thread(self.inbox.store.inbox_progress, self.row.id, self.sent)
+                await self.inbox.record(InboxRecord(self.row.id, sent=self.sent))
 
 
 Process = Callable[[Turn], Awaitable[None]]
@@ -187,6 +189,9 @@ class Inbox:
         self.owner = uuid.uuid4().hex
         self._batch: list[tuple[InboxItem, asyncio.Future[bool]]] = []
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"inbox-{name}")
+        self._recorder = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"inbox-{name}-sent")
+        self._records: list[tuple[InboxRecord, asyncio.Future[None]]] = []
+        self._recording: asyncio.Task[None] | None = None
         self._flushing: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
@@ -237,6 +242,35 @@ class Inbox:
                 if not future.done():
                     future.set_result(new)
             self._signal()
+
+    async def record(self, record: InboxRecord) -> None:
+        """Commit what became of a claimed event; returns once committed (raises what the store raised).
+
+        Records made while a batch is being written go together in the next one, on a thread of
+        their own: between a platform accepting a reply and its record, a crash would send that
+        reply twice, so that time is kept short under load.
+        """
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._records.append((record, future))
+        if self._recording is None or self._recording.done():
+            self._recording = asyncio.get_running_loop().create_task(self._write_records())
+        await future
+
+    async def _write_records(self) -> None:
+        while self._records:
+            batch, self._records = self._records, []
+            try:
+                await asyncio.get_running_loop().run_in_executor(
+                    self._recorder, self.store.inbox_record, [record for record, _ in batch]
+                )
+            except Exception as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for _, future in batch:
+                if not future.done():
+                    future.set_result(None)
 
     # ------------------------------------------------------------------ handling
     async def start(self) -> None:
@@ -371,7 +405,7 @@ class Inbox:
         if not turn.kept:
             return
         try:
-            await asyncio.to_thread(self.store.inbox_progress, row.id, turn.sent, self.clock.now())
+            await self.record(InboxRecord(row.id, sent=turn.sent, done_at=self.clock.now()))
         except Exception as exc:
             # Handled again once the lease expires; its kept replies are not sent twice.
             _log.error("%s: an event could not be marked handled: %s", self.name, type(exc).__name__)

@@ -200,6 +200,23 @@ class InboxRow:
     sent: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class InboxRecord:
+    """What became of a claimed inbox item: its replies kept, some delivered, or it is done.
+
+    Attributes:
+        row_id: The item's row id.
+        replies: The handler's replies (JSON text) to keep, or None.
+        sent: Replies delivered so far, or None.
+        done_at: When it was handled (it then keeps only its key), or None.
+    """
+
+    row_id: int
+    replies: str | None = None
+    sent: int | None = None
+    done_at: dt.datetime | None = None
+
+
 class InboxStore(Protocol):
     """The durable inbox: platform events kept from their acknowledgement until they are handled.
 
@@ -229,6 +246,10 @@ class InboxStore(Protocol):
 
     def inbox_answered(self, row_id: int, replies: str) -> None:
         """Keep the handler's replies (JSON text) of an item."""
+        ...
+
+    def inbox_record(self, records: Sequence[InboxRecord]) -> None:
+        """Apply ``records`` (at most one per item) in one transaction."""
         ...
 
     def inbox_progress(self, row_id: int, sent: int, done_at: dt.datetime | None = None) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, or_,
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from bot.core.ports import InboxItem, InboxRow
+from bot.core.ports import InboxItem, InboxRecord, InboxRow
 from bot.store.memory import as_utc
 from bot.store.schema import EVENT_ID_SIZE, ORDER_KEY_SIZE, inbox, stored_key
 
@@ -173,16 +173,28 @@ class SqlInbox:
 
     def inbox_answered(self, row_id: int, replies: str) -> None:
         """Keep the handler's replies of a row."""
-        with self._write() as conn:
-            conn.execute(_ANSWERED, {"row_id": row_id, "replies": replies})
+        self.inbox_record([InboxRecord(row_id, replies=replies)])
 
     def inbox_progress(self, row_id: int, sent: int, done_at: dt.datetime | None = None) -> None:
         """Record delivered replies; with ``done_at`` the row is done and keeps only its key."""
-        with self._write() as conn:
-            if done_at is None:
-                conn.execute(_PROGRESS, {"row_id": row_id, "sent": sent})
-            else:
-                conn.execute(_DONE, {"row_id": row_id, "sent": sent, "done_at": as_utc(done_at)})
+        self.inbox_record([InboxRecord(row_id, sent=sent, done_at=done_at)])
+
+    def inbox_record(self, records: Sequence[InboxRecord]) -> None:
+        """Apply ``records`` (at most one per row) in one transaction: replies kept, deliveries, rows done.
+
+        Urgent (see :meth:`_write`): until a delivery is committed, a crash would send its reply again.
+        """
+        answered = [{"row_id": r.row_id, "replies": r.replies} for r in records if r.replies is not None]
+        progress = [{"row_id": r.row_id, "sent": r.sent} for r in records if r.sent is not None and r.done_at is None]
+        done = [
+            {"row_id": r.row_id, "sent": r.sent or 0, "done_at": as_utc(r.done_at)}
+            for r in records
+            if r.done_at is not None
+        ]
+        with self._write(urgent=True) as conn:
+            for statement, params in ((_ANSWERED, answered), (_PROGRESS, progress), (_DONE, done)):
+                if params:
+                    conn.execute(statement, params)
 
     def inbox_release(self, platform: str, owner: str | None) -> int:
         """Free the leases of ``owner``'s unfinished rows of ``platform`` (every owner's with None)."""

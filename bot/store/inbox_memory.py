@@ -7,7 +7,7 @@ import datetime as dt
 import threading
 from collections.abc import Sequence
 
-from bot.core.ports import InboxItem, InboxRow
+from bot.core.ports import InboxItem, InboxRecord, InboxRow
 
 
 @dataclasses.dataclass
@@ -79,20 +79,26 @@ class MemoryInbox:
 
     def inbox_answered(self, row_id: int, replies: str) -> None:
         """Keep the handler's replies of a row."""
-        with self._lock:
-            if row_id in self._inbox:
-                self._inbox[row_id].replies = replies
+        self.inbox_record([InboxRecord(row_id, replies=replies)])
 
     def inbox_progress(self, row_id: int, sent: int, done_at: dt.datetime | None = None) -> None:
         """Record delivered replies; with ``done_at`` the row is done and keeps only its key."""
+        self.inbox_record([InboxRecord(row_id, sent=sent, done_at=done_at)])
+
+    def inbox_record(self, records: Sequence[InboxRecord]) -> None:
+        """Apply ``records``: replies kept, deliveries, rows done."""
         with self._lock:
-            row = self._inbox.get(row_id)
-            if row is None:
-                return
-            row.sent = sent
-            if done_at is not None:
-                row.done_at, row.replies, row.lease_until, row.owner = done_at, None, None, None
-                row.item = InboxItem(row.item.platform, row.item.key, "", "")
+            for record in records:
+                row = self._inbox.get(record.row_id)
+                if row is None:
+                    continue
+                if record.replies is not None:
+                    row.replies = record.replies
+                if record.sent is not None:
+                    row.sent = record.sent
+                if record.done_at is not None:
+                    row.done_at, row.replies, row.lease_until, row.owner = record.done_at, None, None, None
+                    row.item = InboxItem(row.item.platform, row.item.key, "", "")
 
     def inbox_release(self, platform: str, owner: str | None) -> int:
         """Free the leases of ``owner``'s unfinished rows of ``platform`` (every owner's with None)."""

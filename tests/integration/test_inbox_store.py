@@ -7,7 +7,7 @@ import threading
 
 from sqlalchemy import select
 
-from bot.core.ports import InboxItem, Store
+from bot.core.ports import InboxItem, InboxRecord, Store
 from bot.store.schema import inbox
 from bot.store.sql import SqlStore
 
@@ -69,6 +69,22 @@ def test_kept_replies_and_progress_come_back_with_a_new_claim(any_store: Store) 
     any_store.inbox_progress(row.id, 1)
     [again] = any_store.inbox_claim("slack", "w2", T0 + dt.timedelta(minutes=1), LEASE, 10)
     assert (again.replies, again.sent) == ('["kept"]', 1)
+
+
+def test_records_of_several_events_apply_together(any_store: Store) -> None:
+    any_store.inbox_add([item("Ev1"), item("Ev2", "T:U2"), item("Ev3", "T:U3")], T0)
+    first, second, third = any_store.inbox_claim("slack", "w1", T0, LEASE, 10)
+    any_store.inbox_record(
+        [
+            InboxRecord(first.id, replies='["a", "b"]'),
+            InboxRecord(second.id, sent=1),
+            InboxRecord(third.id, sent=2, done_at=T0),
+        ]
+    )
+    again = any_store.inbox_claim("slack", "w2", T0 + dt.timedelta(minutes=1), LEASE, 10)
+    assert [(r.item.key, r.replies, r.sent) for r in again] == [("Ev1", '["a", "b"]', 0), ("Ev2", None, 1)]
+    assert any_store.inbox_pending("slack") == 2
+    assert any_store.inbox_add([item("Ev3")], T0) == [False]  # done, its key kept
 
 
 def test_handled_events_keep_their_key_until_purged(any_store: Store) -> None:

@@ -201,6 +201,26 @@ async def test_a_batch_of_requests_arriving_together_is_one_write() -> None:
     assert len(store.writes) <= 2  # the first request's write, then everything that came meanwhile
 
 
+async def test_records_made_together_are_one_write() -> None:
+    class CountingStore(MemoryStore):
+        writes: ClassVar[list[int]] = []
+
+        def inbox_record(self, records: Any) -> None:
+            self.writes.append(len(records))
+            super().inbox_record(records)
+
+    store, recorder = CountingStore(), Recorder()
+    inbox = make_inbox(store, recorder)
+    await inbox.start()
+    await asyncio.gather(*(inbox.put(f"Ev{n}", f"T:U{n}", {"text": str(n)}) for n in range(50)))
+    assert await inbox.drain(5) == 0
+    await inbox.stop(1)
+    assert len(recorder.sent) == 100
+    # Per event: replies kept, first delivery, done (the second delivery with it): 150 records.
+    assert sum(store.writes) == 150
+    assert len(store.writes) < 50
+
+
 def test_kept_replies_read_back_as_they_were() -> None:
     replies = [
         Reply(
