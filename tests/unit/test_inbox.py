@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
@@ -183,42 +183,36 @@ async def test_stop_gives_back_what_is_not_finished_in_time() -> None:
     assert row.sent == 0
 
 
-async def test_a_batch_of_requests_arriving_together_is_one_write() -> None:
-    class CountingStore(MemoryStore):
-        writes: ClassVar[list[int]] = []
+class CountingStore(MemoryStore):
+    """Counts the rows of each inbox write: events kept, records of what became of them."""
 
-        def inbox_add(self, items: Any, now: dt.datetime) -> list[bool]:
-            self.writes.append(len(items))
-            return super().inbox_add(items, now)
+    def __init__(self) -> None:
+        super().__init__()
+        self.adds: list[int] = []
+        self.records: list[int] = []
 
+    def inbox_add(self, items: Any, now: dt.datetime) -> list[bool]:
+        self.adds.append(len(items))
+        return super().inbox_add(items, now)
+
+    def inbox_record(self, records: Any) -> None:
+        self.records.append(len(records))
+        super().inbox_record(records)
+
+
+async def test_events_and_records_arriving_together_are_one_write_each() -> None:
     store, recorder = CountingStore(), Recorder()
     inbox = make_inbox(store, recorder)
     await inbox.start()
     await asyncio.gather(*(inbox.put(f"Ev{n}", f"T:U{n}", {"text": str(n)}) for n in range(50)))
     assert await inbox.drain(5) == 0
     await inbox.stop(1)
-    assert sum(store.writes) == 50
-    assert len(store.writes) <= 2  # the first request's write, then everything that came meanwhile
-
-
-async def test_records_made_together_are_one_write() -> None:
-    class CountingStore(MemoryStore):
-        writes: ClassVar[list[int]] = []
-
-        def inbox_record(self, records: Any) -> None:
-            self.writes.append(len(records))
-            super().inbox_record(records)
-
-    store, recorder = CountingStore(), Recorder()
-    inbox = make_inbox(store, recorder)
-    await inbox.start()
-    await asyncio.gather(*(inbox.put(f"Ev{n}", f"T:U{n}", {"text": str(n)}) for n in range(50)))
-    assert await inbox.drain(5) == 0
-    await inbox.stop(1)
+    assert sum(store.adds) == 50
+    assert len(store.adds) <= 2  # the first request's write, then everything that came meanwhile
     assert len(recorder.sent) == 100
     # Per event: replies kept, first delivery, done (the second delivery with it): 150 records.
-    assert sum(store.writes) == 150
-    assert len(store.writes) < 50
+    assert sum(store.records) == 150
+    assert len(store.records) < 50
 
 
 def test_kept_replies_read_back_as_they_were() -> None:
