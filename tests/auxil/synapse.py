@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 SERVER_NAME = "localhost"
-SHARED_SECRET = "test-registration-secret"  # noqa: S105 (a throwaway homeserver's)
-PASSWORD = "test-password-0123"  # noqa: S105
+SHARED_SECRET = "test-registration-secret"
+PASSWORD = "test-password-0123"
 STARTUP_S = 60.0
 
 _UNLIMITED = {"per_second": 10000, "burst_count": 100000}
