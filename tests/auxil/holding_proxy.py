@@ -37,7 +37,8 @@ class HoldingProxy:
 
     async def __aexit__(self, *exc: object) -> None:
         self._release.set()
-        assert self._runner is not None and self._http is not None
+        assert self._runner is not None
+        assert self._http is not None
         await self._runner.cleanup()
         await self._http.close()
 

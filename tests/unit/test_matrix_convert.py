@@ -27,7 +27,8 @@ def test_reply_html_escapes_user_text_and_keeps_a_plain_body() -> None:
     assert content["msgtype"] == "m.notice"
     assert content["format"] == "org.matrix.custom.html"
     html = content["formatted_body"]
-    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; voyez<br>ligne 2" in html
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; voyez<br>ligne 2" in html
     assert "<strong>Étape &lt;1&gt;</strong>" in html
     assert '<a href="https://example.org/a?b=1&amp;c=&quot;x&quot;">guide &amp; co</a> (en anglais)' in html
     assert content["body"].startswith("Étape <1>\n\nTapez <script>alert(1)</script> & voyez\nligne 2")
@@ -93,7 +94,8 @@ def test_what_is_for_the_bot() -> None:
 def test_payloads_and_messages() -> None:
     content = {"body": "!hoc plan", "m.relates_to": {"rel_type": "m.thread", "event_id": "$root"}}
     payload = text_payload("$e", "@camille:a.fr", 5, "!r:a.fr", content, ME, direct=False)
-    assert payload is not None and (payload["text"], payload["thread"]) == ("/hoc plan", "$root")
+    assert payload is not None
+    assert (payload["text"], payload["thread"]) == ("/hoc plan", "$root")
     msg = incoming(payload, payload["text"])
     assert (msg.platform, msg.user, msg.chat, msg.locale_hint, msg.action) == (
         "matrix",
@@ -104,7 +106,8 @@ def test_payloads_and_messages() -> None:
     )
     assert reaction_payload("$x", "@c:a.fr", 1, "!r", "$m", "👍", True) is None
     reaction = reaction_payload("$x", "@c:a.fr", 1, "!r", "$m", "2\ufe0f\u20e3", True)
-    assert reaction is not None and (reaction["reacts_to"], reaction["number"]) == ("$m", 2)
+    assert reaction is not None
+    assert (reaction["reacts_to"], reaction["number"]) == ("$m", 2)
     assert [typed_number(t) for t in ("2", " 3. ", "2)", "2 écoles", "étape 2")] == [2, 3, 2, None, None]
 
 
@@ -115,7 +118,8 @@ def test_settings(tmp_path: Path) -> None:
     assert config.allowed_servers == {"agent.tchap.gouv.fr"}
     assert config.store_dir == tmp_path / "matrix-store"
     assert "secret-password-1" not in repr(config)
-    assert config.allows("@camille:agent.tchap.gouv.fr") and not config.allows("@eve:matrix.org")
+    assert config.allows("@camille:agent.tchap.gouv.fr")
+    assert not config.allows("@eve:matrix.org")
     tchap = MatrixConfig.from_env(
         {**env, "MATRIX_ALLOWED_SERVERS": "agent.tchap.gouv.fr, Agent.Education.Tchap.Gouv.fr"}
     )

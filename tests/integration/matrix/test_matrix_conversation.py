@@ -18,7 +18,8 @@ async def test_encrypted_direct_chat_answered_in_french_with_links(
         await camille.say(room, "comment recruter des écoles ?")
         welcome = await camille.reply(room, 0)
         answer = await camille.reply(room, 1)
-        assert welcome.decrypted and answer.decrypted
+        assert welcome.decrypted
+        assert answer.decrypted
         assert "Bienvenue" in welcome.body
         assert answer.source["content"]["msgtype"] == "m.notice"
         html = answer.formatted_body or ""
@@ -77,7 +78,8 @@ async def test_buttons_pressed_by_number_and_by_plain_or_encrypted_reaction(
         await camille.react(room, step2.event_id, "👍", encrypted=False)  # not a number: nothing
         await camille.react(room, answer.event_id, "2\ufe0f\u20e3", encrypted=False)  # "Toutes les étapes"
         steps = await camille.reply(room, 3)
-        assert "Recruter des écoles" in steps.body and "5\ufe0f\u20e3" in steps.body
+        assert "Recruter des écoles" in steps.body
+        assert "5\ufe0f\u20e3" in steps.body
         await camille.say(room, "3")  # the third of the last buttons: step 3
         step3 = await camille.reply(room, 4)
         assert "Étape 3 sur 5" in step3.body
