@@ -450,6 +450,7 @@ def _check_fresh_migration(url: str) -> None:
                 "events",
                 "questions",
                 "inbox",
+                "platform_state",
             }
             assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == HEAD_REVISION
             # The migration builds exactly the tables the code declares.
