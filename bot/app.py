@@ -193,6 +193,10 @@ def build_platforms(settings: Settings, bot: Bot) -> list[Platform]:
         from bot.adapters.telegram import TelegramPlatform
 
         platforms.append(TelegramPlatform.from_env(env, bot))
+    if env.get("MATRIX_HOMESERVER") or env.get("MATRIX_USER_ID"):
+        from bot.adapters.matrix.platform import MatrixPlatform
+
+        platforms.append(MatrixPlatform.from_env(env, bot, settings.database_url))
     return platforms
 
 

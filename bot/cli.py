@@ -364,7 +364,12 @@ def _worker(env: dict[str, str], stderr: TextIO) -> int:
             "(set SLACK_BOT_TOKEN or TELEGRAM_BOT_TOKEN)\n"
         )
         return 2
-    runner = _runner(bot, {p.name: p.sender for p in platforms})
+    # A platform whose reminders only ``hoc-bot run`` may send (Matrix: one process per device) is left out.
+    senders = {p.name: p.sender for p in platforms if getattr(p, "sends_from_worker", True)}
+    if not senders:
+        stderr.write("hoc-bot: the reminders of the configured platforms are sent by hoc-bot run itself\n")
+        return 2
+    runner = _runner(bot, senders)
 
     async def serve() -> None:
         stop = _stop_on_signals()
@@ -433,7 +438,7 @@ def _run(args: argparse.Namespace, env: dict[str, str], stdout: TextIO, stderr: 
     platforms = build_platforms(settings, bot)
     if not platforms:
         stderr.write(
-            "hoc-bot: no chat platform is configured (SLACK_BOT_TOKEN, TELEGRAM_BOT_TOKEN); "
+            "hoc-bot: no chat platform is configured (SLACK_BOT_TOKEN, TELEGRAM_BOT_TOKEN, MATRIX_HOMESERVER); "
             "serving health checks only\n"
         )
 
@@ -486,8 +491,12 @@ def _run(args: argparse.Namespace, env: dict[str, str], stdout: TextIO, stderr: 
         stdout.write(f"hoc-bot: listening on http://{args.host}:{port}\n")
         stdout.flush()
         worker = None
-        if platforms and not args.no_worker:
-            worker = asyncio.create_task(_runner(bot, {p.name: p.sender for p in platforms}).run_forever(stop))
+        # With --no-worker, reminders of platforms a separate worker cannot send for (Matrix) still go from here.
+        senders = {
+            p.name: p.sender for p in platforms if not args.no_worker or not getattr(p, "sends_from_worker", True)
+        }
+        if senders:
+            worker = asyncio.create_task(_runner(bot, senders).run_forever(stop))
         await stop.wait()
         try:
             # Container platforms kill the process 30 s after SIGTERM: what is not finished by then

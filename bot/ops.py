@@ -61,6 +61,12 @@ class Metrics:
             ["status"],
             registry=self.registry,
         )
+        self.sync_restarts = Counter(
+            "hoc_platform_sync_restarts",
+            "Restarts of a platform's event loop after it failed (Matrix sync), by platform",
+            ["platform"],
+            registry=self.registry,
+        )
         self.api_errors = Counter(
             "hoc_platform_api_errors",
             "Platform API errors, by platform and code",

@@ -233,7 +233,14 @@ def create_app(
 
     async def readyz(_: web.Request) -> web.Response:
         ok = True if ready is None else await ready()
-        return web.json_response({"ready": ok}, status=200 if ok else 503)
+        body: dict[str, object] = {"ready": ok}
+        # A platform with a loop of its own (Matrix sync) reports on it: not ready while it fails.
+        reports = {p.name: p.health() for p in platforms if callable(getattr(p, "health", None))}  # type: ignore[attr-defined]
+        if reports:
+            body["platforms"] = reports
+            ok = ok and all(bool(report.get("ready", True)) for report in reports.values())
+            body["ready"] = ok
+        return web.json_response(body, status=200 if ok else 503)
 
     async def metrics_page(request: web.Request) -> web.Response:
         assert metrics is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.core.messages import Reply
 
@@ -266,6 +266,23 @@ class InboxStore(Protocol):
 
     def inbox_pending(self, platform: str | None = None) -> int:
         """Unfinished items (of ``platform``)."""
+        ...
+
+
+@runtime_checkable
+class PlatformStateStore(Protocol):
+    """Values a platform keeps between runs that belong to no user (a Matrix device and its tokens)."""
+
+    def load_state(self, platform: str, name: str) -> str | None:
+        """The value kept under ``name``, or None."""
+        ...
+
+    def save_state(self, platform: str, name: str, value: str, now: dt.datetime) -> None:
+        """Keep ``value`` under ``name``, replacing the one there."""
+        ...
+
+    def delete_state(self, platform: str, name: str | None = None) -> None:
+        """Forget the value kept under ``name`` (every value of ``platform`` with None)."""
         ...
 
 

@@ -57,6 +57,7 @@ class MemoryStore(MemoryInbox):
         self._events: dict[tuple[str, str], dt.datetime] = {}
         self._next_id = 1
         self._questions: list[tuple[str, str, str | None, str | None, dt.datetime]] = []
+        self._state: dict[tuple[str, str], str] = {}
         self._init_inbox()
 
     # ------------------------------------------------------------------ users
@@ -257,6 +258,23 @@ class MemoryStore(MemoryInbox):
             kept = [q for q in self._questions if q[4] >= asked_before]
             gone, self._questions = len(self._questions) - len(kept), kept
         return gone
+
+    # ------------------------------------------------------------------ platform state
+    def load_state(self, platform: str, name: str) -> str | None:
+        """The value a platform kept under ``name``, or None."""
+        with self._lock:
+            return self._state.get((platform, name))
+
+    def save_state(self, platform: str, name: str, value: str, now: dt.datetime) -> None:
+        """Keep ``value`` under ``name`` for ``platform``."""
+        with self._lock:
+            self._state[(platform, name)] = value
+
+    def delete_state(self, platform: str, name: str | None = None) -> None:
+        """Forget ``platform``'s value under ``name`` (all of its values with None)."""
+        with self._lock:
+            for key in [k for k in self._state if k[0] == platform and name in (None, k[1])]:
+                del self._state[key]
 
     def stats(self, top: int = 20) -> StoreStats:
         """Figures for operators."""

@@ -1,4 +1,4 @@
-"""The database schema: tables of users, steps, reminders, event ids, questions and the inbox."""
+"""The database schema: tables of users, steps, reminders, event ids, questions, the inbox and platform state."""
 
 from __future__ import annotations
 
@@ -189,4 +189,20 @@ inbox = Table(
     Index(None, "platform", "done_at", "id"),
     Index(None, "platform", "order_key", "id"),
     sqlite_autoincrement=True,
+)
+
+
+#: Longest name of a platform state value (``access_token``, ``sync_token``).
+STATE_NAME_SIZE = 64
+
+#: What a platform keeps between runs that is no user's: the Matrix bot's access token, device id and
+#: sync token. Values are the platform's own (an access token is a secret: never logged).
+platform_state = Table(
+    "platform_state",
+    metadata,
+    Column("platform", String(32), nullable=False),
+    Column("name", String(STATE_NAME_SIZE), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("platform", "name"),
 )

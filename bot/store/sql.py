@@ -36,7 +36,16 @@ from sqlalchemy.exc import IntegrityError
 from bot.core.ports import Reminder, StoreStats, UserKey, UserState
 from bot.store.inbox import SqlInbox
 from bot.store.memory import MAX_ERROR_CHARS, as_utc, check_failed_status
-from bot.store.schema import READ_ONLY_OPTION, events, questions, reminders, steps, stored_event_id, users
+from bot.store.schema import (
+    READ_ONLY_OPTION,
+    events,
+    platform_state,
+    questions,
+    reminders,
+    steps,
+    stored_event_id,
+    users,
+)
 from bot.store.write_lock import WriteLock
 
 _KEY_COLUMNS = (users.c.platform, users.c.workspace, users.c.platform_user)
@@ -458,6 +467,33 @@ class SqlStore(SqlInbox):
         with self._write() as conn:
             result = conn.execute(delete(questions).where(questions.c.asked_at < as_utc(asked_before)))
         return int(result.rowcount)
+
+    # ------------------------------------------------------------------ platform state
+    def load_state(self, platform: str, name: str) -> str | None:
+        """The value a platform kept under ``name``, or None."""
+        with self._read() as conn:
+            value: str | None = conn.scalar(
+                select(platform_state.c.value).where(
+                    platform_state.c.platform == platform, platform_state.c.name == name
+                )
+            )
+        return value
+
+    def save_state(self, platform: str, name: str, value: str, now: dt.datetime) -> None:
+        """Keep ``value`` under ``name`` for ``platform``, replacing the one there."""
+        where = and_(platform_state.c.platform == platform, platform_state.c.name == name)
+        with self._write() as conn:
+            changed = conn.execute(update(platform_state).where(where).values(value=value, updated_at=now)).rowcount
+            if not changed:
+                conn.execute(insert(platform_state).values(platform=platform, name=name, value=value, updated_at=now))
+
+    def delete_state(self, platform: str, name: str | None = None) -> None:
+        """Forget ``platform``'s value under ``name`` (all of its values with None)."""
+        where = platform_state.c.platform == platform
+        if name is not None:
+            where = and_(where, platform_state.c.name == name)
+        with self._write() as conn:
+            conn.execute(delete(platform_state).where(where))
 
     def stats(self, top: int = 20) -> StoreStats:
         """Figures for operators."""

@@ -312,8 +312,9 @@ def test_delete_user_leaves_no_row_in_any_table(sql_store: SqlStore) -> None:
     [row] = sql_store.inbox_claim("slack", "w", at(0), LEASE, 10)
     sql_store.inbox_answered(row.id, f'[{{"text": "{ANN.user}"}}]')
     sql_store.inbox_progress(row.id, 1, at(1))
-    # The questions log holds no user id, so it is not part of a user's data.
-    assert set(_rows(sql_store)) == {"users", "steps", "reminders", "events", "questions", "inbox"}
+    # The questions log holds no user id, so it is not part of a user's data; nor is platform state (the
+    # Matrix bot's own session).
+    assert set(_rows(sql_store)) == {"users", "steps", "reminders", "events", "questions", "inbox", "platform_state"}
 
     with sql_store.engine.connect() as conn:
         bob_id = conn.scalar(select(users.c.id).where(users.c.platform_user == BOB.user))
@@ -450,6 +451,7 @@ def _check_fresh_migration(url: str) -> None:
                 "events",
                 "questions",
                 "inbox",
+                "platform_state",
             }
             assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == HEAD_REVISION
             # The migration builds exactly the tables the code declares.
