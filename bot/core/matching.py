@@ -47,6 +47,8 @@ class MatchConfig:
             question falls back.
         model_choice: With a trained classifier: minimum probability (in %) of another entry to be
             offered as a choice next to the best one.
+        model_margin: With a trained classifier: the best entry's probability (in %) must lead the
+            runner-up's by this much to be answered outright; otherwise both are offered.
     """
 
     answer_threshold: float = 50.0
@@ -55,9 +57,10 @@ class MatchConfig:
     coverage_weight: float = 0.5
     fuzzy_cutoff: float = 84.0
     max_suggestions: int = 3
-    model_answer: float = 55.0
+    model_answer: float = 40.0
     model_clarify: float = 25.0
     model_choice: float = 12.0
+    model_margin: float = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -478,7 +481,8 @@ class Matcher:
         both = self._two_requests(text, prediction)
         if len(both) > 1:
             return Match("clarify", best_id, score, both[: cfg.max_suggestions], lang, several=True)
-        if best >= cfg.model_answer and best > off_topic:
+        runner_up = entries[1][1] if len(entries) > 1 else 0.0
+        if best >= cfg.model_answer and best > off_topic and best - runner_up >= cfg.model_margin:
             return Match("answer", best_id, score, (), lang)
         if best >= cfg.model_clarify and best > off_topic:
             picks = tuple(eid for eid, p in entries if p >= cfg.model_choice)[: cfg.max_suggestions]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.core.classifier import MODEL_FILE, TextClassifier, features, training_digest
+from bot.core.classifier import MODEL_FILE, OFF_TOPIC, TextClassifier, features, training_digest
 from bot.core.errors import KnowledgeError
 from bot.knowledge.examples import EXAMPLES_DIR, read_examples, training_samples
 from bot.knowledge.loader import validate_kb
@@ -25,11 +25,15 @@ class TrainConfig:
         c: Inverse regularisation strength of the logistic regression.
         min_df: A feature must occur in this many training texts to be kept.
         max_iter: Iterations of the solver.
+        off_topic_weight: Weight of an off-topic example against an entry's: below 1, the many
+            near-domain negatives teach what is off-topic without drawing the entries' own
+            questions towards it.
     """
 
     c: float = 100.0
     min_df: int = 3
     max_iter: int = 5000
+    off_topic_weight: float = 0.7
 
 
 def fit(samples: Sequence[tuple[str, str]], config: TrainConfig | None = None) -> TextClassifier:
@@ -50,7 +54,8 @@ def fit(samples: Sequence[tuple[str, str]], config: TrainConfig | None = None) -
     texts = [text for _, text in ordered]
     vectorizer = TfidfVectorizer(analyzer=features, sublinear_tf=True, min_df=cfg.min_df, dtype=numpy.float64)
     matrix = vectorizer.fit_transform(texts)
-    model: Any = LogisticRegression(C=cfg.c, max_iter=cfg.max_iter)
+    weights = {label: cfg.off_topic_weight if label == OFF_TOPIC else 1.0 for label in labels}
+    model: Any = LogisticRegression(C=cfg.c, max_iter=cfg.max_iter, class_weight=weights)
     model.fit(matrix, [label for label, _ in ordered])
     classes = [str(c) for c in model.classes_]
     idf = vectorizer.idf_

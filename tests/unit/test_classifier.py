@@ -8,6 +8,7 @@ import math
 
 import pytest
 
+from bot.config import Settings
 from bot.core.classifier import OFF_TOPIC, TextClassifier, features, training_digest
 from bot.core.errors import KnowledgeError
 from bot.core.knowledge import Content, Entry, KnowledgeBase, LinkTable
@@ -70,7 +71,12 @@ def test_pure_python_probabilities_equal_scikit_learn() -> None:
     ordered = sorted(set(SAMPLES))
     vec = TfidfVectorizer(analyzer=features, sublinear_tf=True, min_df=cfg.min_df)
     matrix = vec.fit_transform([t for _, t in ordered])
-    reference = LogisticRegression(C=cfg.c, max_iter=cfg.max_iter).fit(matrix, [label for label, _ in ordered])
+    labels = [label for label, _ in ordered]
+    weights = {label: cfg.off_topic_weight if label == OFF_TOPIC else 1.0 for label in labels}
+    # The weighting is part of what is compared.
+    assert OFF_TOPIC in weights
+    assert cfg.off_topic_weight != 1.0
+    reference = LogisticRegression(C=cfg.c, max_iter=cfg.max_iter, class_weight=weights).fit(matrix, labels)
     ours = fit(SAMPLES, cfg)
     for question in ("comment convaincre les écoles", "post on twitter", "météo de demain", "zzz", "école école"):
         expected = dict(zip(reference.classes_, reference.predict_proba(vec.transform([question]))[0], strict=True))
@@ -194,6 +200,7 @@ WORDS = {
     "beta": [0.0, 9.0, 0.0, 0.0],
     "gamma": [0.0, 0.0, 9.0, 0.0],
     "weather": [0.0, 0.0, 0.0, 9.0],
+    "delta": [5.0, 4.8, 0.0, 0.0],  # a 55 %, b 45 %: both likely enough, too close to choose
 }
 
 
@@ -205,6 +212,8 @@ WORDS = {
         # Two steps asked at once: both offered.
         ("alpha beta", "clarify", "a", ("a", "b")),
         ("alpha beta gamma", "clarify", "a", ("a", "b", "c")),
+        # Two entries within the margin: both offered.
+        ("delta", "clarify", "a", ("a", "b")),
         # Off-topic likelier than any entry.
         ("weather", "fallback", None, ()),
         ("alpha weather", "fallback", None, ()),
@@ -226,6 +235,9 @@ def test_thresholds_come_from_the_config() -> None:
     assert strict.match("alpha").decision == "clarify"
     closed = Matcher(kb, MatchConfig(model_answer=100.0, model_clarify=100.0))
     assert closed.match("alpha").decision == "fallback"
+    assert Matcher(kb, MatchConfig(model_margin=0.0)).match("delta").decision == "answer"
+    assert Matcher(kb, Settings.from_env({"HOC_MODEL_MARGIN": "5"}).match).match("delta").decision == "answer"
+    assert Matcher(kb, Settings.from_env({}).match).match("delta").decision == "clarify"
 
 
 def test_score_is_the_probability_in_percent() -> None:
