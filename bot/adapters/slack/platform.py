@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from bot.core.onboarding import Onboarding
 
 _log = logging.getLogger(__name__)
+
 #: Events, commands and button presses worked on at once (the others wait, in arrival order).
 MAX_CONCURRENT_TURNS = 64
 
