@@ -28,7 +28,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Protocol
 
 from bot.core.errors import ConfigError
 from bot.core.messages import Button, Link, Reply
@@ -151,6 +151,20 @@ class Turn:
 Process = Callable[[Turn], Awaitable[None]]
 
 
+class InboxHost(Protocol):
+    """Where a platform's inbox lives: the handler's store and clock."""
+
+    @property
+    def store(self) -> InboxStore:
+        """Keeps the events."""
+        ...
+
+    @property
+    def clock(self) -> Clock:
+        """The current time."""
+        ...
+
+
 class Inbox:
     """One platform's events: kept in batches before their acknowledgement, claimed and handled.
 
@@ -199,6 +213,34 @@ class Inbox:
         self._stopping = False
         self._next_purge = 0.0
         self._claims_failing = False
+
+    @classmethod
+    def for_platform(
+        cls,
+        name: str,
+        host: InboxHost,
+        process: Process,
+        gate: Callable[[], AckFirst],
+        *,
+        workers: int = 64,
+        lease: dt.timedelta = LEASE,
+    ) -> Inbox:
+        """The inbox of platform ``name`` in the handler's store, on its clock (``host``: the handler).
+
+        The leases a dead run left are freed at start when one process at most uses the store
+        (``inbox_exclusive``); otherwise they expire after ``lease``.
+        """
+        store = host.store
+        return cls(
+            name,
+            store,
+            process,
+            clock=host.clock,
+            gate=gate,
+            workers=workers,
+            reset_leases=store.inbox_exclusive,
+            lease=lease,
+        )
 
     # ------------------------------------------------------------------ keeping
     async def put(self, key: str, order: str, payload: Any) -> bool:
@@ -311,6 +353,14 @@ class Inbox:
         except Exception as exc:
             _log.warning("%s: leases not freed at shutdown (%s); they expire", self.name, type(exc).__name__)
         return len(left)
+
+    async def close(self, within: float, log: logging.Logger, label: str, items: str = "events") -> int:
+        """:meth:`stop`, warning on ``log`` when events are left for the next start (``label``: the platform
+        as its log lines name it, ``items``: what its events are called)."""
+        left = await self.stop(within)
+        if left:
+            log.warning("%s: %d %s left in the inbox for the next start", label, left, items)
+        return left
 
     async def drain(self, within: float) -> int:
         """Wait until nothing of this platform is kept unhandled, or ``within`` seconds; what is left."""

@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from bot.adapters.console import render
-from bot.adapters.slack_render import link as slack_link
-from bot.adapters.telegram_render import render as telegram_render
+from bot.adapters.slack.render import link as slack_link
+from bot.adapters.telegram.render import render as telegram_render
 from bot.core.errors import KnowledgeError
 from bot.core.knowledge import LinkRef, LinkTable
 from bot.core.messages import Link, Reply

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.adapters.slack_render import (
+from bot.adapters.slack.render import (
     MAX_ACTIONS,
     MAX_BUTTON_CHARS,
     MAX_HOME_BLOCKS,

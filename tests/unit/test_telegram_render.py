@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.adapters.telegram_render import (
+from bot.adapters.telegram.render import (
     MAX_CALLBACK_DATA,
     MAX_MESSAGE,
     RLM,

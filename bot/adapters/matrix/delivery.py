@@ -4,8 +4,8 @@ the reminder sender."""
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -13,6 +13,9 @@ from nio import AsyncClient, MegolmEvent, RoomGetEventResponse, RoomSendResponse
 from nio.exceptions import EncryptionError, LocalProtocolError
 
 from bot.adapters.matrix.render import buttons_of, render
+from bot.adapters.toolkit.caches import FOREVER, TtlCache
+from bot.adapters.toolkit.sending import PlatformSender
+from bot.adapters.toolkit.sending import api_error as platform_api_error
 from bot.core.errors import PermanentSendError, TransientSendError
 from bot.core.messages import Button, Reply
 from bot.core.ports import Translator, UserKey
@@ -25,9 +28,8 @@ REMEMBERED = 10_000
 GONE = frozenset({"M_FORBIDDEN", "M_NOT_FOUND", "M_UNKNOWN"})
 
 
-def api_error(code: str) -> dict[str, object]:
-    """Log-record fields that count a homeserver error in the metrics."""
-    return {"fields": {"event": "api_error", "platform": "matrix", "code": code}}
+#: Log-record fields that count a homeserver error in the metrics (``api_error(code)``).
+api_error = partial(platform_api_error, "matrix")
 
 
 def hint(t: Translator) -> str:
@@ -60,7 +62,7 @@ class Outbox:
     def __init__(self, client: Callable[[], AsyncClient], hint: Callable[[str], str]) -> None:
         self._client = client
         self._hint = hint
-        self._by_event: OrderedDict[str, tuple[Button, ...]] = OrderedDict()
+        self._by_event: TtlCache[str, tuple[Button, ...]] = TtlCache(REMEMBERED, FOREVER)
         self._last: dict[tuple[str, str], tuple[Button, ...]] = {}
 
     # ------------------------------------------------------------------ buttons
@@ -74,18 +76,16 @@ class Outbox:
             del self._last[key]
 
     def _remember(self, event_id: str, room: str, user: str | None, buttons: tuple[Button, ...]) -> None:
-        self._by_event[event_id] = buttons
-        self._by_event.move_to_end(event_id)
-        while len(self._by_event) > REMEMBERED:
-            self._by_event.popitem(last=False)
+        self._by_event.put(event_id, buttons)
         if user is not None:
             self._last[(room, user)] = buttons
 
     async def buttons_of(self, room: str, event_id: str) -> tuple[Button, ...]:
         """The buttons offered by the bot's message ``event_id``: remembered, or read back from the homeserver
         (after a restart), decrypting it when needed. None when it is not the bot's or cannot be read."""
-        if event_id in self._by_event:
-            return self._by_event[event_id]
+        remembered = self._by_event.get(event_id)
+        if remembered is not None:
+            return remembered
         client = self._client()
         response = await client.room_get_event(room, event_id)
         if not isinstance(response, RoomGetEventResponse):
@@ -144,7 +144,7 @@ class Outbox:
         return ids
 
 
-class MatrixSender:
+class MatrixSender(PlatformSender):
     """The Sender port on Matrix: delivers reminders in the user's room, classifying failures for the runner.
 
     Args:
@@ -152,6 +152,8 @@ class MatrixSender:
         ready: Waits until the platform is connected (False after ``timeout``).
         joined: Whether the bot is in a room.
     """
+
+    failures = (MatrixSendError, LocalProtocolError, aiohttp.ClientError, TimeoutError)
 
     def __init__(
         self,
@@ -166,12 +168,13 @@ class MatrixSender:
         self.joined = joined
         self.timeout = timeout
 
-    async def send(self, key: UserKey, chat: str, reply: Reply) -> None:
+    async def deliver(self, key: UserKey, chat: str, reply: Reply) -> None:
         """Deliver ``reply`` to the user's room.
 
         Raises:
             PermanentSendError: No room is known, or the bot is no longer in it.
-            TransientSendError: Not connected yet, network trouble, rate limits, homeserver errors.
+            TransientSendError: Not connected yet.
+            MatrixSendError: The homeserver refused an event.
         """
         if not chat:
             raise PermanentSendError("Matrix: no room is known for this user")
@@ -179,13 +182,15 @@ class MatrixSender:
             raise TransientSendError("Matrix: not connected to the homeserver (yet)")
         if not self.joined(chat):
             raise PermanentSendError("Matrix: the bot is no longer in the user's room")
-        try:
-            await self.outbox.send(chat, reply, user=key.user)
-        except MatrixSendError as exc:
+        await self.outbox.send(chat, reply, user=key.user)
+
+    def classify(self, exc: Exception) -> PermanentSendError | TransientSendError:
+        """The room refuses the bot, or the bot left it: permanent; rate limits (with ``retry_after``),
+        network trouble and other homeserver errors: transient."""
+        if isinstance(exc, MatrixSendError):
             if exc.code in GONE:
-                raise PermanentSendError(f"Matrix: {exc.code}: {exc}") from exc
-            raise TransientSendError(f"Matrix: {exc.code}: {exc}", exc.retry_after) from exc
-        except LocalProtocolError as exc:
-            raise PermanentSendError(f"Matrix: {exc}") from exc
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise TransientSendError(f"Matrix: {type(exc).__name__}") from exc
+                return PermanentSendError(f"Matrix: {exc.code}: {exc}")
+            return TransientSendError(f"Matrix: {exc.code}: {exc}", exc.retry_after)
+        if isinstance(exc, LocalProtocolError):
+            return PermanentSendError(f"Matrix: {exc}")
+        return TransientSendError(f"Matrix: {type(exc).__name__}")

@@ -35,8 +35,9 @@ from bot.adapters.matrix import convert
 from bot.adapters.matrix.config import MatrixConfig, server_of
 from bot.adapters.matrix.delivery import MatrixSender, MatrixSendError, Outbox, api_error, hint, undecryptable
 from bot.adapters.matrix.session import load_sync_token, open_session, save_sync_token
+from bot.adapters.toolkit.pacing import Backoff
+from bot.adapters.toolkit.parts import HandlerParts
 from bot.core.errors import ConfigError
-from bot.core.handler import Handler
 from bot.core.messages import Reply
 from bot.core.ports import PlatformStateStore, Sender, Translator, UserKey
 from bot.web import AckFirst
@@ -83,13 +84,8 @@ class Metrics(Protocol):
         ...
 
 
-class BotParts(Protocol):
+class BotParts(HandlerParts, Protocol):
     """The wired bot (bot.app.Bot) as the adapter sees it."""
-
-    @property
-    def handler(self) -> Handler:
-        """Answers messages."""
-        ...
 
     @property
     def catalogs(self) -> Catalogs:
@@ -135,15 +131,7 @@ class MatrixPlatform:
         self.sync_timeout = sync_timeout
         self.restart_delay = restart_delay
         self.gate = AckFirst()
-        self.inbox = Inbox(
-            self.name,
-            store,
-            self._process,
-            clock=bot.handler.clock,
-            gate=lambda: self.gate,
-            reset_leases=store.inbox_exclusive,
-            lease=lease,
-        )
+        self.inbox = Inbox.for_platform(self.name, bot.handler, self._process, lambda: self.gate, lease=lease)
         self.shutdown_within = SHUTDOWN_WITHIN
         self._client: AsyncClient | None = None
         self.outbox = Outbox(self.client, lambda lang: hint(bot.catalogs.get(lang)))
@@ -196,9 +184,7 @@ class MatrixPlatform:
             self._task.cancel()
             await asyncio.wait({self._task}, timeout=5.0)
             self._task = None
-        left = await self.inbox.stop(self.shutdown_within)
-        if left:
-            _log.warning("Matrix: %d events left in the inbox for the next start", left)
+        await self.inbox.close(self.shutdown_within, _log, "Matrix")
         if self._client is not None:
             await self._client.close()
             self._client = None
@@ -229,7 +215,7 @@ class MatrixPlatform:
 
     # ------------------------------------------------------------------ syncing
     async def _supervise(self) -> None:
-        delay = self.restart_delay
+        backoff = Backoff(self.restart_delay, 60.0)
         while True:
             try:
                 await self._sync_loop()
@@ -244,12 +230,11 @@ class MatrixPlatform:
                 _log.error(
                     "Matrix: the sync loop failed (%s); starting it again in %.1f s",
                     type(exc).__name__,
-                    delay,
+                    backoff.delay,
                     exc_info=exc,
                     extra={"fields": {"event": "sync_restart", "platform": self.name}},
                 )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 60.0)
+                await asyncio.sleep(backoff.next())
             else:
                 return
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.adapters.telegram_render import RLM, is_rtl
+from bot.adapters.toolkit.text import RLM, is_rtl
 from bot.core.messages import Button, Reply
 
 #: Reactions that press buttons 1 to 10.

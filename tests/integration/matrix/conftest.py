@@ -4,6 +4,7 @@ Matrix platform started in the test's event loop against it."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -13,12 +14,23 @@ from typing import Any
 import pytest
 
 from bot.adapters.matrix.platform import MatrixPlatform
+from bot.adapters.matrix.session import QUIET_LOGGERS
 from bot.app import Bot, build_bot
 from bot.config import Settings
 from bot.store.engine import open_store
 from bot.store.sql import SqlStore
 from tests.auxil.matrix_client import Coordinator
 from tests.auxil.synapse import PASSWORD, Synapse, synapse_installed
+
+
+@pytest.fixture(autouse=True)
+def _library_log_levels() -> Iterator[None]:
+    """The platform raises the Matrix libraries' loggers to WARNING: their levels go back after each test, so
+    that tests run later see the levels they set up themselves."""
+    levels = {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
+    yield
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
 
 
 @pytest.fixture(scope="session")

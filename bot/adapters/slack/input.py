@@ -1,5 +1,6 @@
-"""What the Slack endpoint checks before bolt sees a request: the headers before the body is read, and
-the shape of a correctly signed body before it is dispatched.
+"""Slack requests in: what the endpoint checks before bolt sees a request (the headers before the body
+is read, the shape of a correctly signed body before it is dispatched), and which events are a person
+writing to the bot.
 
 Slack signs what it sends, but a signed body can still be something this bot cannot use (a replayed
 test, a new payload type, a broken proxy). Such a body is acknowledged with a 200 and a log line, so
@@ -9,14 +10,22 @@ acknowledgement.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
+
+if TYPE_CHECKING:
+    from slack_bolt.context.async_context import AsyncBoltContext
 
 #: Slack refuses requests whose timestamp is more than five minutes away from now.
 MAX_CLOCK_SKEW = 5 * 60
 _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+_HANDLED_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
 _EVENT_STRINGS = ("type", "user", "channel", "text", "ts", "thread_ts", "channel_type", "subtype", "bot_id")
 
 
@@ -128,3 +137,78 @@ def _json(text: str) -> Any:
         return _UNPARSABLE
     except RecursionError:  # valid JSON nested thousands deep: nothing Slack sends
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageEvent:
+    """What the reply to a message or mention needs from its event."""
+
+    team: str
+    user: str
+    channel: str
+    text: str
+    thread: str | None
+    token: str | None
+
+    @classmethod
+    def of(cls, event: dict[str, Any], team: str, token: str | None, *, mention: bool) -> MessageEvent:
+        """The message of ``event`` (a mention: without the bot's ``<@U…>``)."""
+        text = event.get("text") or ""
+        if mention:
+            text = _MENTION.sub(" ", text)
+        return cls(
+            team=team,
+            user=str(event["user"]),
+            channel=str(event["channel"]),
+            text=text,
+            # A mention is answered in its thread; a DM in the thread it was written in, if any.
+            thread=event.get("thread_ts") or (event.get("ts") if mention else None),
+            token=token,
+        )
+
+
+def is_user_message(event: Mapping[str, Any], bot_user_id: str | None, *, mention: bool) -> bool:
+    """True for a message a person wrote to the bot: not the bot's, another bot's, an edit or a deletion."""
+    if event.get("subtype") not in _HANDLED_SUBTYPES:
+        return False
+    if event.get("bot_id") or event.get("bot_profile") or not event.get("user") or not event.get("channel"):
+        return False
+    if bot_user_id and event.get("user") == bot_user_id:
+        return False
+    if mention:
+        # A mention in a DM arrives as a message.im too; that one is answered.
+        return not str(event["channel"]).startswith("D")
+    return event.get("channel_type") == "im"
+
+
+def organisation_install(body: Mapping[str, Any]) -> bool:
+    """An event of an organisation-wide (Enterprise Grid) installation: bolt finds its workspace."""
+    if body.get("is_enterprise_install"):
+        return True
+    authorizations = body.get("authorizations")
+    return isinstance(authorizations, list) and any(
+        isinstance(a, dict) and a.get("is_enterprise_install") for a in authorizations
+    )
+
+
+def team_of(body: Mapping[str, Any], context: AsyncBoltContext) -> str:
+    """The workspace of a request, as bolt's authorisation found it or as the body says."""
+    team = context.team_id or body.get("team_id") or (body.get("team") or {}).get("id") or ""
+    return str(team)
+
+
+def str_or_none(value: object) -> str | None:
+    """``value`` when it is a non-empty string (a profile field), else None."""
+    return value if isinstance(value, str) and value else None
+
+
+def request_key(body: Mapping[str, Any]) -> str:
+    """The inbox key of a request: an event's ``event_id`` (Slack retries keep it), else the digest of
+    the body (a command's or a button's holds a ``trigger_id`` of its own)."""
+    return (
+        str(body.get("event_id") or "")
+        or "sha256:"
+        + hashlib.sha256(
+            json.dumps(body, sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass")
+        ).hexdigest()
+    )

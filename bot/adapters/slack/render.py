@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from bot.adapters.toolkit.text import utf16_len
 from bot.core.messages import Button, Link, Reply
 
 #: Characters of mrkdwn text in one section (or context element).
@@ -87,11 +88,6 @@ def link(item: Link) -> str:
     if url is None:
         return label + note
     return f"<{url}|{label}>{note}"
-
-
-def utf16_len(text: str) -> int:
-    """Length as Slack may count it (UTF-16 code units)."""
-    return len(text.encode("utf-16-le")) // 2
 
 
 def fit_button_label(label: str, limit: int = MAX_BUTTON_CHARS) -> str:

@@ -11,6 +11,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from bot.adapters.toolkit.text import RLM, is_rtl, utf16_len
 from bot.core.messages import Button, Reply
 
 #: Longest message text Telegram accepts, in UTF-16 code units.
@@ -19,10 +20,6 @@ MAX_MESSAGE = 4096
 MAX_CALLBACK_DATA = 64
 #: Buttons whose labels are at most this long may share a row with another one.
 PAIR_LABEL = 20
-#: Languages written right to left: each line starts with a right-to-left mark so that a line
-#: opening with Latin text, a digit or an emoji is still laid out right to left.
-RTL_LANGUAGES = frozenset({"ar", "fa", "he", "iw", "ps", "sd", "ug", "ur", "yi", "dv", "ckb"})
-RLM = "\u200f"
 #: Prefix of the short ids that stand for button ids too long for ``callback_data``.
 SHORT_ID_PREFIX = "~"
 
@@ -58,16 +55,6 @@ class _Line:
 def escape(text: str) -> str:
     """Escape ``&``, ``<`` and ``>``: all Telegram's HTML mode needs outside attributes."""
     return html.escape(text, quote=False)
-
-
-def utf16_len(text: str) -> int:
-    """Length as Telegram counts it (UTF-16 code units: an emoji outside the BMP counts two)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def is_rtl(lang: str) -> bool:
-    """True for a language written right to left (``ar``, ``he-IL``, ``fa`` …)."""
-    return lang.replace("_", "-").split("-")[0].lower() in RTL_LANGUAGES
 
 
 class CallbackIds:
