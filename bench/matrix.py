@@ -6,7 +6,11 @@ end-to-end encryption sends ``--messages`` questions one after the other and wai
 Prints the median and p95 round trip (target: median at most 300 ms) and the resident memory of the
 ``hoc-bot run`` process. Exits 1 when the median misses the target or a reply does not come.
 
-    python -m bench.matrix [--messages 20]
+    python -m bench.matrix [--messages 20] [--with-slack-telegram] [--python PATH]
+
+``--with-slack-telegram`` also configures Slack (HTTP) and Telegram (webhook) against the fakes of
+bench/_common.py, so that the memory printed is that of ``hoc-bot run`` with all three platforms;
+``--python`` runs the bot with another environment's packages (as deployed: ``pip install .``).
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ def _rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def run(messages: int) -> int:
+async def run(messages: int, *, with_slack_telegram: bool = False, python: str | None = None) -> int:
     logging.getLogger("nio").setLevel(logging.ERROR)  # the client's own key-sharing notes
     with tempfile.TemporaryDirectory(prefix="hoc-bench-matrix-") as tmp:
         root = Path(tmp)
@@ -60,6 +64,12 @@ async def run(messages: int) -> int:
         bot_user = synapse.register("hoc-bot")
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("HOC_", "MATRIX_")) and k != "DATABASE_URL"}
+        fakes = None
+        if with_slack_telegram:
+            from bench._common import FakesProcess, platform_env, slack_users
+
+            fakes = FakesProcess(slack_users(10))
+            env.update(platform_env(fakes.slack_api_url, fakes.telegram_url))
         env.update(
             {
                 "PYTHONPATH": str(REPO),
@@ -73,7 +83,7 @@ async def run(messages: int) -> int:
         )
         with (root / "bot.log").open("wb") as log:
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run", "--port", str(port), stdout=log, stderr=log, env=env
+                python or sys.executable, "-m", "bot", "run", "--port", str(port), stdout=log, stderr=log, env=env
             )
         try:
             deadline = time.monotonic() + 60
@@ -101,11 +111,14 @@ async def run(messages: int) -> int:
                 proc.send_signal(signal.SIGTERM)
                 await asyncio.wait_for(proc.wait(), 30)
             synapse.stop()
+            if fakes is not None:
+                fakes.stop()
     median = statistics.median(times)
     p95 = statistics.quantiles(times, n=20, method="inclusive")[18]
     print(f"encrypted direct chat, {messages} messages: send -> decrypted reply")
     print(f"  median {median:.0f} ms   p95 {p95:.0f} ms   min {min(times):.0f} ms   max {max(times):.0f} ms")
-    print(f"  hoc-bot run resident memory after the run: {rss:.0f} MB")
+    platforms = "Matrix, Slack and Telegram" if with_slack_telegram else "Matrix"
+    print(f"  hoc-bot run ({platforms}) resident memory after the run: {rss:.0f} MB")
     print(f"  target: median <= {TARGET_MEDIAN_MS:.0f} ms: {'met' if median <= TARGET_MEDIAN_MS else 'MISSED'}")
     return 0 if median <= TARGET_MEDIAN_MS else 1
 
@@ -113,7 +126,10 @@ async def run(messages: int) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=20)
-    return asyncio.run(run(parser.parse_args().messages))
+    parser.add_argument("--with-slack-telegram", action="store_true", help="configure all three platforms")
+    parser.add_argument("--python", help="the Python of another environment to run the bot with")
+    args = parser.parse_args()
+    return asyncio.run(run(args.messages, with_slack_telegram=args.with_slack_telegram, python=args.python))
 
 
 if __name__ == "__main__":
