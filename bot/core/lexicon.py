@@ -143,7 +143,8 @@ SMALLTALK_WORDS: frozenset[str] = frozenset(
             top super cool parfait perfect great genial ok okay d accord journee soiree arrivederci
             adeus tchau hasta luego pronto later see ya cya doei dag hoscakal gule vale perfecto claro
             va bene perfetto certo tudo bem beleza otimo perfeito prima gut alles klar goed oke tamam peki
-            anladim fine alright noted got it entendu okey
+            anladim fine alright noted got it entendu okey quit exit quitter salir uscire sair beenden
+            afsluiten cikis 종료 خروج
             안녕히 계세요 가세요 잘가요 좋아요 네 알겠습니다 알겠어요 حسنا تمام طيب مع السلامة سلام
             안녕하세요 안녕 감사합니다 고맙습니다 감사해요 شكرا
             مرحبا اهلا السلام عليكم وعليكم"""
@@ -161,7 +162,7 @@ BYE_WORDS: frozenset[str] = frozenset(
     _words(
         """bye revoir goodbye adios tschuss tot ziens gorusuruz bonne journee soiree arrivederci
             adeus tchau hasta luego pronto later see ya cya doei dag hoscakal gule 안녕히 계세요 가세요
-            잘가요 مع السلامة سلام"""
+            잘가요 مع السلامة سلام quit exit quitter salir uscire sair beenden afsluiten cikis 종료 خروج"""
     )
 )
 #: Words that acknowledge: "ok", "d'accord", "parfait".

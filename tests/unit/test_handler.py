@@ -93,6 +93,14 @@ def test_greeting_gets_friendly_reply_not_an_entry(h: Harness, text: str) -> Non
     assert reply.buttons, "a greeting offers the topics"
 
 
+@pytest.mark.parametrize("text", ["au revoir", "bye!", "quit", "exit", "quitter", "salir", "종료", "خروج"])
+def test_goodbye_or_quit_gets_a_goodbye_not_an_entry(h: Harness, text: str) -> None:
+    *_, reply = h.send(text)  # a word of another language may come after a note on the language
+    assert reply.kind == "smalltalk"
+    assert reply.topic is None
+    assert not reply.buttons
+
+
 def test_thanks_gets_short_reply(h: Harness) -> None:
     [reply] = h.send("merci !")
     assert reply.kind == "smalltalk"
