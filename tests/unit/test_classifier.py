@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import itertools
 import json
 import math
+from array import array
+from collections import Counter
 
 import pytest
 
 from bot.config import Settings
-from bot.core.classifier import OFF_TOPIC, TextClassifier, features, training_digest
+from bot.core import classifier
+from bot.core.classifier import OFF_TOPIC, TextClassifier, feature_key, features, training_digest
 from bot.core.errors import KnowledgeError
 from bot.core.knowledge import Content, Entry, KnowledgeBase, LinkTable
 from bot.core.matching import MatchConfig, Matcher
@@ -158,6 +163,31 @@ def test_training_is_deterministic_and_storage_round_trips(model: TextClassifier
             assert pa == pytest.approx(pb, abs=1e-5)
 
 
+def _keys(doc: dict[str, str]) -> list[int]:
+    return list(array("Q", base64.b64decode(doc["feature_keys"])))
+
+
+def _keys_b64(keys: list[int]) -> str:
+    return base64.b64encode(array("Q", keys).tobytes()).decode("ascii")
+
+
+def test_the_model_file_keeps_feature_keys_not_texts(model: TextClassifier) -> None:
+    doc = json.loads(model.to_json())
+    assert "features" not in doc
+    keys = _keys(doc)
+    assert "facebook" not in model.to_json()
+    assert all(a < b for a, b in itertools.pairwise(keys))
+    assert model.size == len(keys) > 0
+    frequency = Counter(f for _, text in SAMPLES for f in set(features(text)))
+    assert {feature_key(f) for f, n in frequency.items() if n >= 3} == set(keys)  # min_df 3
+
+
+def test_two_features_with_one_key_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(classifier, "feature_key", lambda feature: 7)
+    with pytest.raises(ValueError, match="same key"):
+        TextClassifier(["a", OFF_TOPIC], [0.0, 0.0], {"wone": (1.0, [1.0, 0.0]), "wtwo": (1.0, [0.0, 1.0])})
+
+
 def test_digest_changes_with_any_example() -> None:
     assert training_digest(SAMPLES) != training_digest([*SAMPLES, ("social", "instagram")])
     assert training_digest(SAMPLES) != training_digest([("social", t) for _, t in SAMPLES])
@@ -169,7 +199,9 @@ def test_digest_changes_with_any_example() -> None:
         (lambda d: "not json", "not valid JSON"),
         (lambda d: json.dumps({**d, "format": 99}), "not a model of format"),
         (lambda d: json.dumps({**d, "features_version": 0}), "trained on other features"),
-        (lambda d: json.dumps({**d, "features": d["features"][1:]}), "sizes do not agree"),
+        (lambda d: json.dumps({**d, "feature_keys": _keys_b64(_keys(d)[1:])}), "sizes do not agree"),
+        (lambda d: json.dumps({**d, "feature_keys": _keys_b64(_keys(d)[::-1])}), "not in order"),
+        (lambda d: json.dumps({k: v for k, v in d.items() if k != "feature_keys"}), "malformed model"),
         (lambda d: json.dumps({**d, "weights": "%%%"}), "malformed model"),
         (lambda d: json.dumps({k: v for k, v in d.items() if k != "classes"}), "malformed model"),
         (lambda d: json.dumps({**d, "intercept": d["intercept"][1:]}), "malformed model"),
