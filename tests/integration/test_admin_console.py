@@ -58,9 +58,11 @@ class Browser:
         assert status == 200, html
         token = re.search(r'name="token" value="([^"]+)"', html)
         csrf = re.search(r'name="csrf" value="([^"]+)"', html)
-        assert token and csrf
+        assert token
+        assert csrf
         status, _, headers = await self.post("/admin/signin", {"token": token.group(1), "csrf": csrf.group(1)})
-        assert status == 303 and headers["Location"] == "/admin/progress"
+        assert status == 303
+        assert headers["Location"] == "/admin/progress"
 
     def csrf(self, html: str) -> str:
         found = re.search(r'name="csrf" value="([^"]+)"', html)
@@ -88,13 +90,15 @@ async def test_nobody_without_a_session_reaches_a_page(browser: Browser, console
     seed(console.store, console.clock.now().date())
     for path in PROTECTED_GETS:
         status, body, headers = await browser.get(path)
-        assert status == 303 and headers["Location"] == "/admin/", path
+        assert status == 303, path
+        assert headers["Location"] == "/admin/", path
         assert "Coordinators" not in body
     for path in PROTECTED_POSTS:
         status, _, _ = await browser.post(path, {"csrf": "x"})
         assert status == 403, path
     status, html, _ = await browser.get("/admin/")
-    assert status == 200 and "admin link" in html
+    assert status == 200
+    assert "admin link" in html
 
 
 async def test_a_chat_link_signs_in_once_with_a_strict_cookie(browser: Browser, console: ConsoleBot) -> None:
@@ -103,27 +107,32 @@ async def test_a_chat_link_signs_in_once_with_a_strict_cookie(browser: Browser, 
     # Opening the link (as a chat's link preview would) does not spend it.
     for _ in range(2):
         status, html, _ = await browser.get(link)
-        assert status == 200 and "Sign in to the console" in html
+        assert status == 200
+        assert "Sign in to the console" in html
     assert console.console.auth.link_state(token) == "valid"
     await browser.sign_in(link)
     cookie = next(h for h in browser.last_set_cookie if h.startswith("hoc_admin="))
     for attribute in ("HttpOnly", "Secure", "SameSite=Strict", "Path=/admin"):
         assert attribute.lower() in cookie.lower(), cookie
     status, html, _ = await browser.get("/admin/progress")
-    assert status == 200 and "Steps of the plan done" in html
+    assert status == 200
+    assert "Steps of the plan done" in html
     # Used: refused on opening and on posting, in a fresh browser too.
     other = Browser(browser.client)
     status, html, _ = await other.get(link)
-    assert status == 403 and "already used" in html
+    assert status == 403
+    assert "already used" in html
     status, _, _ = await other.post("/admin/signin", {"token": token, "csrf": "whatever"})
-    assert status == 403 and "hoc_admin" not in other.cookies
+    assert status == 403
+    assert "hoc_admin" not in other.cookies
 
 
 async def test_an_expired_link_is_refused(browser: Browser, console: ConsoleBot) -> None:
     link, token = console.link()
     console.clock.advance(minutes=10, seconds=1)
     status, html, _ = await browser.get(link)
-    assert status == 403 and "expired" in html
+    assert status == 403
+    assert "expired" in html
     assert console.console.auth.redeem(token) is None
 
 
@@ -153,7 +162,8 @@ async def test_forged_cookies_are_refused(browser: Browser, console: ConsoleBot)
     for value in ("forged", "A" * 43, "x" * 500):
         browser.cookies["hoc_admin"] = value
         status, _, headers = await browser.get("/admin/progress")
-        assert status == 303 and headers["Location"] == "/admin/"
+        assert status == 303
+        assert headers["Location"] == "/admin/"
 
 
 async def test_sign_out_needs_the_csrf_token_and_ends_the_session(browser: Browser, console: ConsoleBot) -> None:
@@ -165,7 +175,8 @@ async def test_sign_out_needs_the_csrf_token_and_ends_the_session(browser: Brows
         assert status == 403
         assert (await browser.get("/admin/progress"))[0] == 200
     status, _, headers = await browser.post("/admin/signout", {"csrf": browser.csrf(html)})
-    assert status == 303 and headers["Location"] == "/admin/"
+    assert status == 303
+    assert headers["Location"] == "/admin/"
     assert "hoc_admin" not in browser.cookies
     browser.cookies["hoc_admin"] = cookie  # kept by someone: revoked on the server all the same
     assert (await browser.get("/admin/progress"))[0] == 303
@@ -187,7 +198,8 @@ async def test_sessions_expire_when_idle_and_after_eight_hours(browser: Browser,
 
 async def test_only_admins_get_links_and_keep_sessions(browser: Browser, console: ConsoleBot) -> None:
     answer = console.chat("admin", user="someone")
-    assert "reserved" in answer and "token" not in answer
+    assert "reserved" in answer
+    assert "token" not in answer
     await browser.sign_in(console.link()[0])
     console.console.admins = frozenset()  # removed from HOC_ADMINS
     assert (await browser.get("/admin/progress"))[0] == 303
@@ -195,14 +207,16 @@ async def test_only_admins_get_links_and_keep_sessions(browser: Browser, console
 
 async def test_without_a_public_url_the_link_says_what_is_missing(sql_store: SqlStore) -> None:
     answer = ConsoleBot(sql_store, env={"HOC_PUBLIC_URL": ""}).chat("admin")
-    assert "HOC_PUBLIC_URL" in answer and "\n/admin/signin?token=" in answer
+    assert "HOC_PUBLIC_URL" in answer
+    assert "\n/admin/signin?token=" in answer
 
 
 async def test_every_response_has_the_security_headers(browser: Browser) -> None:
     for path in ("/admin/", "/admin/progress", "/admin/signin?token=nope"):
         _, _, headers = await browser.get(path)
         assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
-        assert headers["Referrer-Policy"] == "no-referrer" and headers["Cache-Control"] == "no-store"
+        assert headers["Referrer-Policy"] == "no-referrer"
+        assert headers["Cache-Control"] == "no-store"
 
 
 # ---------------------------------------------------------------------------------------- what they show
@@ -211,12 +225,15 @@ async def test_progress_shows_counts_and_no_coordinator(browser: Browser, consol
     await browser.sign_in(console.link()[0])
     status, html, _ = await browser.get("/admin/progress")
     assert status == 200
-    assert SECRET_USER not in html and "U2" not in html
+    assert SECRET_USER not in html
+    assert "U2" not in html
     assert "6 coordinators" in html  # the five seeded and the admin, who talked to the bot
-    assert html.count("<svg") == 5 and html.count("<table") == 5
+    assert html.count("<svg") == 5
+    assert html.count("<table") == 5
     assert 'role="img"' in html
     status, body, headers = await browser.get("/admin/progress.csv")
-    assert status == 200 and headers["Content-Type"].startswith("text/csv")
+    assert status == 200
+    assert headers["Content-Type"].startswith("text/csv")
     assert "attachment" in headers["Content-Disposition"]
     assert SECRET_USER not in body
     rows = list(csv.reader(io.StringIO(body.lstrip("\ufeff"))))
@@ -224,10 +241,12 @@ async def test_progress_shows_counts_and_no_coordinator(browser: Browser, consol
     assert table["Step 1"] == ["4", "67%"]
     assert table["Step 3"] == ["2", "33%"]
     assert table["All five steps"] == ["1", "17%"]
-    assert table["sent"] == ["3"] and table["failed"] == ["1"] and table["waiting to be sent"] == ["2"]
+    assert table["sent"] == ["3"]
+    assert table["failed"] == ["1"]
+    assert table["waiting to be sent"] == ["2"]
     assert table["coordinators with reminders paused"] == ["1"]
-    assert [r for r in rows if r and r[0].startswith("Week of") and r[2] == "upcoming"][0][1] == "2"
-    assert [r for r in rows if r and r[0].startswith("Week of") and r[2] == "past"][0][1] == "1"
+    assert next(r for r in rows if r and r[0].startswith("Week of") and r[2] == "upcoming")[1] == "2"
+    assert next(r for r in rows if r and r[0].startswith("Week of") and r[2] == "past")[1] == "1"
     totals = [r for r in rows if r and r[0] == "Total"]
     assert totals[-1] == ["Total", "4", "2", "67%"]
 
@@ -239,9 +258,11 @@ async def test_progress_filters_by_platform_and_language(browser: Browser, conso
     table = {row[0]: row[1:] for row in csv.reader(io.StringIO(body.lstrip("\ufeff"))) if row}
     assert table["Step 1"] == ["2", "100%"]  # slack fr and fr-CA
     assert table["Step 5"] == ["1", "50%"]
-    assert table["sent"] == ["2"] and table["failed"] == ["0"]
+    assert table["sent"] == ["2"]
+    assert table["failed"] == ["0"]
     _, html, _ = await browser.get("/admin/progress?platform=telegram")
-    assert "2 coordinators" in html and '<option value="telegram" selected>' in html
+    assert "2 coordinators" in html
+    assert '<option value="telegram" selected>' in html
     _, html, _ = await browser.get("/admin/progress?platform=nowhere")  # not a choice: ignored
     assert "6 coordinators" in html
 
@@ -249,7 +270,9 @@ async def test_progress_filters_by_platform_and_language(browser: Browser, conso
 async def test_review_has_its_page_behind_the_sign_in(browser: Browser, console: ConsoleBot) -> None:
     await browser.sign_in(console.link()[0])
     status, html, _ = await browser.get("/admin/review")
-    assert status == 200 and "not available yet" in html and 'aria-current="page"' in html
+    assert status == 200
+    assert "not available yet" in html
+    assert 'aria-current="page"' in html
 
 
 # ---------------------------------------------------------------------------------------- languages
@@ -257,7 +280,8 @@ async def test_language_from_the_browser_then_from_the_menu(browser: Browser, co
     _, html, _ = await browser.get("/admin/", headers={"Accept-Language": "de-CH, fr;q=0.9"})
     assert '<html lang="de" dir="ltr">' in html
     _, html, _ = await browser.get("/admin/", headers={"Accept-Language": "xx, fr;q=0.5, en;q=0.1"})
-    assert '<html lang="fr" dir="ltr">' in html and "Se connecter" in html
+    assert '<html lang="fr" dir="ltr">' in html
+    assert "Se connecter" in html
     await browser.sign_in(console.link()[0])
     _, html, _ = await browser.get("/admin/progress?lang=ar")
     assert '<html lang="ar" dir="rtl">' in html
@@ -269,7 +293,8 @@ async def test_dates_and_numbers_follow_the_language(browser: Browser, console: 
     seed(console.store, console.clock.now().date())
     await browser.sign_in(console.link()[0])
     _, html, _ = await browser.get("/admin/progress?lang=fr")
-    assert "67\u00a0%" in html and "vendredi 20 novembre 2026" in html
+    assert "67\u00a0%" in html
+    assert "vendredi 20 novembre 2026" in html
     _, html, _ = await browser.get("/admin/progress?lang=tr")
     assert "%67" in html
 
@@ -283,7 +308,8 @@ def test_hoc_bot_admin_link_prints_a_working_link(tmp_path, capsys) -> None:  # 
     out, err = io.StringIO(), io.StringIO()
     assert main(["admin", "link"], env=env, stdout=out, stderr=err) == 0
     url = out.getvalue().strip()
-    assert url.startswith("https://bot.example.org/admin/signin?token=") and "10 minutes" in err.getvalue()
+    assert url.startswith("https://bot.example.org/admin/signin?token=")
+    assert "10 minutes" in err.getvalue()
     store = open_store(f"sqlite:///{tmp_path / 'hoc.sqlite3'}")
     auth = AdminAuth.from_env(store.engine, env, lambda: dt.datetime.now(dt.UTC))
     assert auth.link_state(url.rpartition("=")[2]) == "valid"
