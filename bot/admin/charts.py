@@ -15,7 +15,7 @@ from html import escape
 WIDTH = 640
 BAR = 22
 GAP = 8
-LABEL_WIDTH = 200
+LABEL_WIDTH = 260
 
 
 def _svg(chart_id: str, title: str, description: str, height: int, body: list[str]) -> str:
@@ -75,10 +75,13 @@ def columns(
         for index, value in enumerate(values):
             h = 150 * value / top
             y -= h
-            fill = f' fill="url(#{escape(chart_id)}-hatch)"' if index and second_hatched else ""
-            body.append(
-                f'<rect x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{h:.1f}" class="s{index + 1}"{fill}/>'
+            # The hatched series has no fill in the stylesheet: its pattern (an attribute) shows.
+            look = (
+                f'class="h2" fill="url(#{escape(chart_id)}-hatch)"'
+                if index and second_hatched
+                else f'class="s{index + 1}"'
             )
+            body.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{h:.1f}" {look}/>')
         if n % every == 0:
             body.append(
                 f'<text x="{x + width / 2:.1f}" y="{base + 16}" text-anchor="middle" class="label">'

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, func, literal_column, select
 
 from bot.store.schema import READ_ONLY_OPTION, questions, reminders, steps, users
 
@@ -96,7 +96,8 @@ def progress_figures(engine: Engine, filters: Filters, today: dt.date) -> Progre
     lang = _lang_column()
     since = dt.datetime.combine(today - dt.timedelta(days=QUESTION_DAYS - 1), dt.time(), tzinfo=dt.UTC)
     if engine.dialect.name == "postgresql":
-        day = func.date(func.timezone("UTC", questions.c.asked_at))
+        # A literal, not a parameter: the GROUP BY must repeat the very same expression.
+        day = func.date(func.timezone(literal_column("'UTC'"), questions.c.asked_at))
     else:
         day = func.date(questions.c.asked_at)
     per_user_steps = (
@@ -125,12 +126,12 @@ def progress_figures(engine: Engine, filters: Filters, today: dt.date) -> Progre
             .select_from(reminders.join(users, users.c.id == reminders.c.user_id))
             .group_by(users.c.platform, lang, reminders.c.status)
         ).all()
-        question_query = select(day.label("day"), questions.c.decision == "answer", func.count()).where(
+        question_query = select(day.label("day"), questions.c.decision, func.count()).where(
             questions.c.asked_at >= since
         )
         if filters.platform is not None:
-            question_query = question_query.where(and_(questions.c.platform == filters.platform))
-        question_rows = conn.execute(question_query.group_by(day, questions.c.decision == "answer")).all()
+            question_query = question_query.where(questions.c.platform == filters.platform)
+        question_rows = conn.execute(question_query.group_by(day, questions.c.decision)).all()
     return _figures(filters, user_rows, step_rows, reminder_rows, question_rows)
 
 
@@ -169,9 +170,9 @@ def _figures(
         if filters.keeps(platform, raw_lang):
             by_status[str(status)] += n
     by_day: dict[dt.date, list[int]] = {}
-    for day, answered, n in question_rows:
+    for day, decision, n in question_rows:
         counts = by_day.setdefault(_as_date(day), [0, 0])
-        counts[0 if answered else 1] += n
+        counts[0 if decision == "answer" else 1] += n
     return ProgressFigures(
         platforms=sorted(platforms),
         langs=sorted(langs),

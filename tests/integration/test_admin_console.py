@@ -314,3 +314,35 @@ def test_hoc_bot_admin_link_prints_a_working_link(tmp_path, capsys) -> None:  # 
     auth = AdminAuth.from_env(store.engine, env, lambda: dt.datetime.now(dt.UTC))
     assert auth.link_state(url.rpartition("=")[2]) == "valid"
     store.close()
+
+
+def test_jinja2_is_imported_on_the_first_console_request_only(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    script = f"""
+import asyncio, sys
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from bot.admin.web import build_console, mount
+from bot.app import build_bot
+from bot.config import Settings
+from bot.store.engine import open_store
+from bot.web import create_app
+
+store = open_store("sqlite:///{tmp_path / "hoc.sqlite3"}")
+bot = build_bot(Settings.from_env({{}}), store=store)
+app = create_app([])
+mount(app, build_console(store, bot.catalogs, {{}}, bot.handler.clock.now))
+print("before", "jinja2" in sys.modules)
+
+async def main():
+    async with TestClient(TestServer(app)) as client:
+        async with client.get("/admin/") as response:
+            assert response.status == 200
+    print("after", "jinja2" in sys.modules)
+
+asyncio.run(main())
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True).stdout
+    assert out.split("\n")[:2] == ["before False", "after True"], out
