@@ -74,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("stats", help="users, steps done, questions by decision, most frequent unanswered questions")
 
+    admin = sub.add_parser("admin", help="the /admin web console").add_subparsers(dest="admin_command", required=True)
+    admin.add_parser("link", help="print a single-use sign-in link to the console (valid 10 minutes)")
+
     run = sub.add_parser("run", help="serve the configured chat platforms (and deliver reminders)")
     run.add_argument("--port", type=int, help="HTTP port (default: $PORT or 3000)")
     run.add_argument("--host", default="0.0.0.0", help="address to listen on (default: all)")  # noqa: S104
@@ -119,6 +122,8 @@ def main(
             return _run(args, env, stdout, stderr)
         if args.command == "stats":
             return _stats(env, stdout)
+        if args.command == "admin":
+            return _admin(env, stdout, stderr)
     except BotError as exc:
         stderr.write(f"hoc-bot: {exc}\n")
         for problem in getattr(exc, "problems", []):
@@ -288,6 +293,23 @@ def _stats(env: dict[str, str], stdout: TextIO) -> int:
     stdout.write(format_stats(store) + "\n")
     store.close()
     return 0
+
+
+def _admin(env: dict[str, str], stdout: TextIO, stderr: TextIO) -> int:
+    import datetime as dt
+    import getpass
+
+    from bot.admin.link import link_command
+    from bot.store.engine import open_store
+
+    store = open_store(_settings(env).database_url)
+    try:
+        code, out, err = link_command(store, env, dt.datetime.now(dt.UTC), getpass.getuser())
+    finally:
+        store.close()
+    stdout.write(out)
+    stderr.write(err)
+    return code
 
 
 def _db(env: dict[str, str], stdout: TextIO) -> int:
@@ -473,8 +495,9 @@ def _run(args: argparse.Namespace, env: dict[str, str], stdout: TextIO, stderr: 
 
         # SIGHUP (`hoc-bot kb reload`): load the knowledge base again, keep the current one if invalid.
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, bot.reload)
+        app = create_app(platforms, ready=ready, metrics=metrics, metrics_token=env.get("HOC_METRICS_TOKEN") or None)
         runner = web.AppRunner(
-            create_app(platforms, ready=ready, metrics=metrics, metrics_token=env.get("HOC_METRICS_TOKEN") or None),
+            app,
             handle_signals=False,
             access_log_class=ProblemAccessLogger,
             # At shutdown, requests in flight get this long (bodies are read within 10 s already).
@@ -485,6 +508,11 @@ def _run(args: argparse.Namespace, env: dict[str, str], stdout: TextIO, stderr: 
             # still sends (an unauthenticated flood would hold memory for that long).
             lingering_time=0.0,
         )
+        from bot.admin.web import build_console, mount
+
+        console = build_console(store, bot.catalogs, env, bot.handler.clock.now)
+        if console is not None:
+            mount(app, console)
         await runner.setup()
         site = web.TCPSite(runner, host=args.host, port=port)
         await site.start()

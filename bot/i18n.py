@@ -68,6 +68,8 @@ class Formats:
     days: tuple[str, ...]  # Monday first
     months: tuple[str, ...]  # January first
     lists: Mapping[str, str]  # CLDR's "start", "middle", "end" and "2" patterns
+    group: str = ","  # digit group separator (Latin digits)
+    percent: str = "#,##0%"  # CLDR percent pattern
 
     @classmethod
     def from_babel(cls, lang: str) -> Formats | None:
@@ -82,14 +84,40 @@ class Formats:
             days=tuple(locale.days["format"]["wide"][i] for i in range(7)),
             months=tuple(locale.months["format"]["wide"][i] for i in range(1, 13)),
             lists={key: standard[key] for key in ("start", "middle", "end", "2")},
+            group=locale.number_symbols["latn"]["group"],
+            percent=locale.percent_formats[None].pattern,
         )
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Formats:
-        return cls(data["date_full"], tuple(data["days"]), tuple(data["months"]), dict(data["lists"]))
+        return cls(
+            data["date_full"],
+            tuple(data["days"]),
+            tuple(data["months"]),
+            dict(data["lists"]),
+            data.get("group", ","),
+            data.get("percent", "#,##0%"),
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {"date_full": self.date_full, "days": self.days, "months": self.months, "lists": dict(self.lists)}
+        return {
+            "date_full": self.date_full,
+            "days": self.days,
+            "months": self.months,
+            "lists": dict(self.lists),
+            "group": self.group,
+            "percent": self.percent,
+        }
+
+    def format_number(self, value: int) -> str:
+        """A whole number with the language's digit groups (``12 345``, ``12.345``)."""
+        digits = f"{abs(value):,}".replace(",", self.group)
+        return f"-{digits}" if value < 0 else digits
+
+    def format_percent(self, fraction: float) -> str:
+        """A share as a whole percentage in the language's pattern (``87 %``, ``%87``)."""
+        number = self.format_number(round(fraction * 100))
+        return self.percent.replace("#,##0", number, 1)
 
     def format_date(self, value: dt.date) -> str:
         """The date in the language's full format (``lundi 7 décembre 2026``)."""
@@ -179,6 +207,22 @@ class BabelTranslator:
             day = format_date(value.date(), format="full", locale=self.locale)
             time = format_datetime(value, "HH:mm", tzinfo=value.tzinfo, locale=self.locale)
         return self._catalog.gettext("{date} at {time}").format(date=day, time=time)
+
+    def format_number(self, value: int) -> str:
+        """``12 345``."""
+        if self.formats is not None:
+            return self.formats.format_number(value)
+        from babel.numbers import format_decimal
+
+        return format_decimal(value, locale=self.locale)
+
+    def format_percent(self, fraction: float) -> str:
+        """``87 %``."""
+        if self.formats is not None:
+            return self.formats.format_percent(fraction)
+        from babel.numbers import format_percent
+
+        return format_percent(fraction, locale=self.locale)
 
     def format_list(self, items: Sequence[str]) -> str:
         """``a, b et c``."""

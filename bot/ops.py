@@ -148,7 +148,8 @@ def parse_admins(value: str) -> frozenset[tuple[str, str, str]]:
 
 
 class Admin:
-    """``stats`` and ``reload`` for the users listed in ``HOC_ADMINS`` (see :func:`parse_admins`)."""
+    """``stats``, ``reload`` and ``admin`` (a sign-in link to the /admin console) for the users listed in
+    ``HOC_ADMINS`` (see :func:`parse_admins`)."""
 
     def __init__(self, bot: Bot, admins: Collection[tuple[str, str, str]], reload: Callable[[], list[str]]) -> None:
         self.bot = bot
@@ -156,6 +157,7 @@ class Admin:
         self.reload_kb = reload
         bot.handler.register("stats", self.stats)
         bot.handler.register("reload", self.reload)
+        bot.handler.register("admin", self.admin_link)
 
     def _allowed(self, turn: Turn) -> bool:
         msg = turn.msg
@@ -186,6 +188,32 @@ class Admin:
         if not self._allowed(turn):
             return self._refuse(turn, "stats")
         return [Reply(format_stats(self.bot.handler.store), lang=turn.lang, kind="stats")]
+
+    def admin_link(self, turn: Turn, args: str) -> list[Reply]:
+        """A single-use sign-in link to the /admin console (see :mod:`bot.admin.link`)."""
+        if not self._allowed(turn):
+            return self._refuse(turn, "admin")
+        from bot.admin.link import issue
+
+        msg, t = turn.msg, turn.t
+        workspace = msg.workspace if msg.platform in _WORKSPACE_PLATFORMS else ""
+        env = self.bot.settings.env or {}
+        link = issue(
+            self.bot.handler.store, env, self.bot.handler.clock.now(), f"{msg.platform}:{workspace}:{msg.user}"
+        )
+        if link is None:
+            text = t.gettext("The console needs the bot's database: it is not available in this mode.")
+            return [Reply(text, lang=turn.lang, kind="error")]
+        text = t.ngettext(
+            "Your sign-in link to the console, valid {minutes} minute and only once:\n{url}",
+            "Your sign-in link to the console, valid {minutes} minutes and only once:\n{url}",
+            link.minutes,
+        ).format(minutes=link.minutes, url=link.url)
+        if not link.complete:
+            text += "\n" + t.gettext(
+                "HOC_PUBLIC_URL is not set: put the bot's public address (https://…) before this link."
+            )
+        return [Reply(text, lang=turn.lang, kind="admin_link")]
 
     def reload(self, turn: Turn, args: str) -> list[Reply]:
         """Reload the knowledge base; an invalid one is refused and the current one kept."""

@@ -65,6 +65,8 @@ BODIES = BodyReader()
 
 #: Paths that are not a platform's: they neither count as requests in flight nor wait for them.
 OWN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+#: Paths of the /admin console (bot.admin.web): not a platform's either.
+CONSOLE_PREFIX = "/admin"
 #: Longest time the work of an acknowledged request waits for the requests after it to be acknowledged.
 ACK_FIRST_MAX_DELAY = 1.0
 #: Seconds without a platform request in flight after which waiting work starts.
@@ -208,7 +210,7 @@ def create_app(
     async def in_flight(
         request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
-        if request.path in OWN_PATHS:
+        if request.path in OWN_PATHS or request.path.startswith(CONSOLE_PREFIX):
             return await handler(request)
         gate.started()
         try:

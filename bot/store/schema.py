@@ -1,4 +1,4 @@
-"""The database schema: tables of users, steps, reminders, event ids, questions, the inbox and platform state."""
+"""The database schema: users, steps, reminders, event ids, questions, inbox, platform state, console sign-ins."""
 
 from __future__ import annotations
 
@@ -205,4 +205,34 @@ platform_state = Table(
     Column("value", Text, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("platform", "name"),
+)
+
+
+#: Digest of a secret kept by the /admin console (hex SHA-256 of a sign-in token or session id).
+ADMIN_DIGEST_SIZE = 64
+#: Longest admin name (``slack:TEAM:USER``, ``telegram:42``, ``cli:root``).
+ADMIN_NAME_SIZE = 200
+
+#: Single-use sign-in links of the /admin console, kept as the digest of their token only.
+admin_links = Table(
+    "admin_links",
+    metadata,
+    Column("token_hash", String(ADMIN_DIGEST_SIZE), primary_key=True),
+    Column("admin", String(ADMIN_NAME_SIZE), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+    Column("used_at", UTCDateTime),
+)
+
+#: Signed-in sessions of the /admin console, kept as the digest of the cookie's session id only.
+admin_sessions = Table(
+    "admin_sessions",
+    metadata,
+    Column("session_hash", String(ADMIN_DIGEST_SIZE), primary_key=True),
+    Column("admin", String(ADMIN_NAME_SIZE), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("seen_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+    Column("lang", String(35)),
+    Column("revoked_at", UTCDateTime),
 )

@@ -313,8 +313,18 @@ def test_delete_user_leaves_no_row_in_any_table(sql_store: SqlStore) -> None:
     sql_store.inbox_answered(row.id, f'[{{"text": "{ANN.user}"}}]')
     sql_store.inbox_progress(row.id, 1, at(1))
     # The questions log holds no user id, so it is not part of a user's data; nor is platform state (the
-    # Matrix bot's own session).
-    assert set(_rows(sql_store)) == {"users", "steps", "reminders", "events", "questions", "inbox", "platform_state"}
+    # Matrix bot's own session), nor are the console's sign-in links and sessions (administrators').
+    assert set(_rows(sql_store)) == {
+        "users",
+        "steps",
+        "reminders",
+        "events",
+        "questions",
+        "inbox",
+        "platform_state",
+        "admin_links",
+        "admin_sessions",
+    }
 
     with sql_store.engine.connect() as conn:
         bob_id = conn.scalar(select(users.c.id).where(users.c.platform_user == BOB.user))
@@ -452,6 +462,8 @@ def _check_fresh_migration(url: str) -> None:
                 "questions",
                 "inbox",
                 "platform_state",
+                "admin_links",
+                "admin_sessions",
             }
             assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == HEAD_REVISION
             # The migration builds exactly the tables the code declares.

@@ -104,3 +104,14 @@ def test_a_pattern_with_fields_not_written_here_is_left_to_babel(monkeypatch: py
 
     monkeypatch.setattr(babel.core.Locale, "date_formats", property(lambda self: {"full": Pattern()}))
     assert Formats.from_babel("fr") is None
+
+
+@pytest.mark.parametrize("lang", sorted(TABLE))
+def test_numbers_and_percentages_read_as_babel_writes_them(lang: str) -> None:
+    from babel.numbers import format_decimal, format_percent
+
+    formats = TABLE[lang]
+    for value in (0, 7, 999, 1000, 1234, 12345, 999_999, 1_234_567, -4321):
+        assert formats.format_number(value) == format_decimal(value, locale=lang)
+    for hundredths in (0, 1, 9, 50, 87, 100, 250):
+        assert formats.format_percent(hundredths / 100) == format_percent(hundredths / 100, locale=lang)
