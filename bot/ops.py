@@ -130,7 +130,6 @@ class Observer:
             extra["text"] = msg.text[:500]
         _log.info("message handled", extra={"fields": extra})
 
-
     def _record_choice(self, msg: IncomingMessage) -> None:
         """A "did you mean" button pressed: its entry becomes the question's implicit label."""
         entry, ref = clarify_choice(msg.text)

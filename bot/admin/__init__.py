@@ -1,0 +1,1 @@
+"""The editors' and organisers' tools: reviewing the questions log (and the web console)."""
