@@ -30,7 +30,7 @@ from bot.admin.review_groups import QuestionGroup, group_questions
 from bot.core.classifier import OFF_TOPIC
 from bot.core.knowledge import ENTRY_IDS
 from bot.core.ports import QuestionsLog
-from bot.knowledge.curate import Addition, CurationPlan, plan_additions
+from bot.knowledge.curate import Addition, CurationPlan, known_labels, plan_additions
 from bot.knowledge.loader import validate_kb
 
 #: The outcome of questions an editor chose to leave as they are.
@@ -120,6 +120,7 @@ class Review:
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self._jobs: dict[str, JobStatus] = {}
         self._jobs_lock = threading.Lock()
+        self._cache: tuple[object, dict[tuple[str, str], str], dict[str, set[str]]] | None = None
 
     # ------------------------------------------------------------------ the queue
     def groups(
@@ -191,7 +192,20 @@ class Review:
 
     def _plan(self, requests: Sequence[Request]) -> CurationPlan:
         wanted = [Addition(r.lang, r.label, r.text) for r in requests]
-        return plan_additions(self.kb_dir, wanted, evaluation=evaluation_texts(self.eval_dir))
+        known, evaluation = self._labels()
+        return plan_additions(self.kb_dir, wanted, evaluation=evaluation, known=known)
+
+    def _labels(self) -> tuple[dict[tuple[str, str], str], dict[str, set[str]]]:
+        """What the knowledge files and the evaluation sets teach, read again only when a file changed."""
+        signature = tuple(
+            (str(p), p.stat().st_mtime_ns)
+            for folder in (self.kb_dir / "examples", self.kb_dir / "entries", self.eval_dir)
+            if folder is not None and folder.is_dir()
+            for p in sorted(folder.rglob("*.yaml"))
+        )
+        if self._cache is None or self._cache[0] != signature:
+            self._cache = (signature, known_labels(self.kb_dir), evaluation_texts(self.eval_dir))
+        return self._cache[1], self._cache[2]
 
     # ------------------------------------------------------------------ applying
     def apply(self, change: PendingChange, *, progress: Callable[[str], None] | None = None) -> Outcome:
