@@ -481,7 +481,8 @@ class Handler:
         for eid in match.suggestions:
             entry = self.kb.get(eid)
             if entry is not None:
-                buttons.append(Button(f"topic:{eid}:{ref}", fit_label(self.title(entry, turn))))
+                choice = f"{eid}:{ref}"
+                buttons.append(Button(f"topic:{choice}", fit_label(self.title(entry, turn))))
         if match.several:
             text = turn.t.gettext("Your question is about several steps. Which one first?")
         else:
