@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--dir", type=Path, help="knowledge directory (default: the shipped one)")
     reload = kb.add_parser("reload", help="validate the knowledge base, then tell a running bot to reload it")
     reload.add_argument("--pid", type=int, help="process id of `hoc-bot run` (SIGHUP); without it, only validate")
+    from bot.admin.review_cli import add_arguments as review_arguments
+
+    review_arguments(kb.add_parser("review", help="turn unanswered questions into examples, retrain, reload"))
     ev = kb.add_parser("eval", help="accuracy of the matcher on labelled questions")
     ev.add_argument("file", type=Path, help="labelled questions (YAML: lang -> topic -> questions)")
     ev.add_argument("--min-accuracy", type=float, default=None, help="exit 1 when a language is below this %%")
@@ -106,6 +109,8 @@ def main(
     stderr = stderr or sys.stderr
     args = _parser().parse_args(argv)
     try:
+        if args.command == "kb" and args.kb_command == "review":
+            return _review(args, env, stdin, stdout, stderr)
         if args.command == "kb":
             return _kb(args, env, stdout, stderr)
         if args.command == "ask":
@@ -199,6 +204,22 @@ def _kb(args: argparse.Namespace, env: dict[str, str], stdout: TextIO, stderr: T
         stderr.write(f"hoc-bot: below the bar or answered off-topic questions: {', '.join(failed)}\n")
         return 1
     return 0
+
+
+def _review(args: argparse.Namespace, env: dict[str, str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
+    from bot.admin.review import Review
+    from bot.admin.review_cli import review_command
+    from bot.admin.review_eval import eval_dir
+    from bot.app import knowledge_dir
+    from bot.store.engine import open_store
+
+    settings = _settings(env)
+    store = open_store(settings.database_url)
+    try:
+        review = Review(store, args.dir or knowledge_dir(settings), eval_dir=args.eval_dir or eval_dir(env), env=env)
+        return review_command(args, review, stdin=stdin, stdout=stdout, stderr=stderr)
+    finally:
+        store.close()
 
 
 def _ask(args: argparse.Namespace, env: dict[str, str], stdin: TextIO, stdout: TextIO) -> int:

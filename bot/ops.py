@@ -5,21 +5,23 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import re
 import sys
 from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING
 
 from bot.core.errors import ConfigError
-from bot.core.handler import Turn
+from bot.core.handler import Turn, clarify_choice
 from bot.core.messages import IncomingMessage, Reply, fit_label
 from bot.core.ports import Store
-from bot.core.text import normalize
+from bot.core.text import normalize, strip_markup
 
 if TYPE_CHECKING:
     from bot.app import Bot
 
 _log = logging.getLogger("bot.events")
 _DECISIONS = frozenset({"answer", "clarify", "fallback"})
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
 
 
 def user_hash(platform: str, user: str) -> str:
@@ -95,11 +97,23 @@ class Observer:
         if self.metrics is not None:
             self.metrics.messages.labels(msg.platform, decision).inc()
             self.metrics.latency.observe(seconds)
+        if main is not None and msg.action:
+            self._record_choice(msg)
         if main is not None and not msg.action:
             text = None if main.kind == "answer" else normalize(msg.text)[:300] or None
             now = self.bot.handler.clock.now()
             store = self.bot.handler.store
-            store.log_question(msg.platform, main.kind, main.topic, text, now)
+            store.log_question(
+                msg.platform,
+                main.kind,
+                main.topic,
+                text,
+                now,
+                lang=main.lang,
+                guesses=_guesses(main.meta.get("guesses")),
+                original=typed_text(msg.text) if text is not None else None,
+                ref=str(main.meta["ref"]) if main.kind == "clarify" and main.meta.get("ref") else None,
+            )
             if self._next_purge is None or now >= self._next_purge:
                 # The retention period, applied about once an hour by each process.
                 self._next_purge = now + QUESTION_PURGE_EVERY
@@ -115,6 +129,30 @@ class Observer:
         if self.log_text:
             extra["text"] = msg.text[:500]
         _log.info("message handled", extra={"fields": extra})
+
+    def _record_choice(self, msg: IncomingMessage) -> None:
+        """A "did you mean" button pressed: its entry becomes the question's implicit label."""
+        entry, ref = clarify_choice(msg.text)
+        if entry and ref and self.bot.handler.kb.get(entry) is not None:
+            self.bot.handler.store.record_choice(ref, entry)
+
+
+def typed_text(text: str) -> str | None:
+    """A question as the questions log keeps it for review: markup and control characters out,
+    spaces collapsed, at most 300 characters."""
+    cleaned = " ".join(strip_markup(_CONTROL.sub(" ", text)).split())[:300]
+    return cleaned or None
+
+
+def _guesses(value: object) -> list[tuple[str, float]]:
+    """The matcher's guesses from a reply's meta (``[[label, score], ...]``)."""
+    if not isinstance(value, list | tuple):
+        return []
+    out = []
+    for item in value[:3]:
+        if isinstance(item, list | tuple) and len(item) == 2 and isinstance(item[1], int | float):
+            out.append((str(item[0]), float(item[1])))
+    return out
 
 
 #: Platforms whose user ids are only unique within a workspace: an admin names the workspace too.

@@ -30,6 +30,18 @@ _LOCAL_PLATFORMS = frozenset({"console", "cli"})
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
 #: A sentence this long (in words) in another language than the user's changes their language.
 SENTENCE_WORDS = 4
+#: Length of the reference a "did you mean" question's buttons carry (hex digits).
+CLARIFY_REF_CHARS = 16
+
+
+def clarify_choice(action: str) -> tuple[str | None, str | None]:
+    """The entry and the question reference of a topic button: ``topic:<entry>:<ref>`` (a "did you
+    mean" choice) gives both, ``topic:<entry>`` the entry alone; anything else ``(None, None)``."""
+    name, _, rest = action.partition(":")
+    if name != "topic" or not rest:
+        return None, None
+    entry, _, ref = rest.partition(":")
+    return entry, ref or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,7 +401,11 @@ class Handler:
     def answer(self, turn: Turn, text: str) -> list[Reply]:
         """Answer a free-text question from the knowledge base."""
         match = self.matcher.match(text)
-        meta: dict[str, object] = {"score": match.score, "suggestions": list(match.suggestions)}
+        meta: dict[str, object] = {
+            "score": match.score,
+            "suggestions": list(match.suggestions),
+            "guesses": [list(guess) for guess in match.guesses],
+        }
         reply = None
         if match.decision == "answer" and match.topic:
             entry = self.kb.get(match.topic)
@@ -457,11 +473,16 @@ class Handler:
         return tuple(out)
 
     def _clarify(self, turn: Turn, match: Match) -> Reply:
+        # The buttons carry a random reference that the questions log keeps with the question: the
+        # choice clicked is recorded against the question (an editor's implicit label) without the
+        # log ever naming who asked.
+        ref = uuid.uuid4().hex[:CLARIFY_REF_CHARS]
         buttons = []
         for eid in match.suggestions:
             entry = self.kb.get(eid)
             if entry is not None:
-                buttons.append(Button(f"topic:{eid}", fit_label(self.title(entry, turn))))
+                choice = f"{eid}:{ref}"
+                buttons.append(Button(f"topic:{choice}", fit_label(self.title(entry, turn))))
         if match.several:
             text = turn.t.gettext("Your question is about several steps. Which one first?")
         else:
@@ -472,6 +493,7 @@ class Handler:
             lang=turn.lang,
             kind="clarify",
             topic=match.topic,
+            meta={"ref": ref},
         )
 
     def fallback(self, turn: Turn) -> Reply:
@@ -502,7 +524,7 @@ class Handler:
     def _action(self, turn: Turn, action: str) -> list[Reply]:
         name, _, arg = action.partition(":")
         if name == "topic":
-            entry = self.kb.get(arg)
+            entry = self.kb.get(clarify_choice(action)[0] or "")
             if entry is not None:
                 return [self.entry_reply(turn, entry)]
         elif name in self.commands:

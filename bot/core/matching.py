@@ -74,6 +74,8 @@ class Match:
         suggestions: Entry ids offered as choices, best first.
         lang: The language the question seems written in, when it could tell.
         several: The question asks for several entries at once (``clarify`` offers each of them).
+        guesses: The likeliest classes with their scores (0–100), best first, at most three; the
+            classifier's include its off-topic class. What an editor reviewing the question sees.
     """
 
     decision: str
@@ -82,7 +84,11 @@ class Match:
     suggestions: tuple[str, ...] = ()
     lang: str | None = None
     several: bool = False
+    guesses: tuple[tuple[str, float], ...] = ()
 
+
+#: How many of the matcher's guesses a Match keeps.
+GUESSES = 3
 
 # How much a word found in each field of an entry counts.
 _FIELD_WEIGHTS = {"questions": 1.0, "keywords": 1.0, "title": 0.9, "answer": 0.55, "labels": 0.7}
@@ -455,15 +461,16 @@ class Matcher:
         best_id, best = ranked[0]
         second = ranked[1][1] if len(ranked) > 1 else 0.0
         best_score = round(min(best, 100.0), 1)
+        guesses = tuple((eid, round(min(s, 100.0), 1)) for eid, s in ranked[:GUESSES])
         if best >= cfg.answer_threshold and best - second >= cfg.margin:
-            return Match("answer", best_id, best_score, (), lang)
+            return Match("answer", best_id, best_score, (), lang, guesses=guesses)
         if best >= cfg.clarify_threshold:
             floor = max(cfg.clarify_threshold, best - 2 * cfg.margin)
             picks = tuple(eid for eid, s in ranked if s >= floor)[: cfg.max_suggestions]
             if len(picks) == 1 and best >= cfg.answer_threshold:
-                return Match("answer", best_id, best_score, (), lang)
-            return Match("clarify", best_id, best_score, picks, lang)
-        return Match("fallback", None, best_score, (), lang)
+                return Match("answer", best_id, best_score, (), lang, guesses=guesses)
+            return Match("clarify", best_id, best_score, picks, lang, guesses=guesses)
+        return Match("fallback", None, best_score, (), lang, guesses=guesses)
 
     def _decide(self, text: str, prediction: Prediction, lang: str | None) -> Match:
         """Answer when one entry is likely; offer the likely entries when two or three share the
@@ -474,20 +481,21 @@ class Matcher:
             return Match("fallback", None, 0.0, (), lang)
         entries = [(label, 100.0 * p) for label, p in prediction.ranked if label != OFF_TOPIC]
         off_topic = 100.0 * prediction.off_topic
+        guesses = tuple((label, round(100.0 * p, 1)) for label, p in prediction.ranked[:GUESSES])
         if not entries:
-            return Match("fallback", None, 0.0, (), lang)
+            return Match("fallback", None, 0.0, (), lang, guesses=guesses)
         best_id, best = entries[0]
         score = round(best, 1)
         both = self._two_requests(text, prediction)
         if len(both) > 1:
-            return Match("clarify", best_id, score, both[: cfg.max_suggestions], lang, several=True)
+            return Match("clarify", best_id, score, both[: cfg.max_suggestions], lang, several=True, guesses=guesses)
         runner_up = entries[1][1] if len(entries) > 1 else 0.0
         if best >= cfg.model_answer and best > off_topic and best - runner_up >= cfg.model_margin:
-            return Match("answer", best_id, score, (), lang)
+            return Match("answer", best_id, score, (), lang, guesses=guesses)
         if best >= cfg.model_clarify and best > off_topic:
             picks = tuple(eid for eid, p in entries if p >= cfg.model_choice)[: cfg.max_suggestions]
-            return Match("clarify", best_id, score, picks or (best_id,), lang)
-        return Match("fallback", None, score, (), lang)
+            return Match("clarify", best_id, score, picks or (best_id,), lang, guesses=guesses)
+        return Match("fallback", None, score, (), lang, guesses=guesses)
 
     def _two_requests(self, text: str, whole: Prediction) -> tuple[str, ...]:
         """The entries of a question that asks for two steps at once ("réseaux sociaux ou page

@@ -161,6 +161,86 @@ class StoreStats:
     reminders_by_status: Mapping[str, int] = field(default_factory=dict)
 
 
+#: The outcome a review gives a question that was made an off-topic example.
+REVIEWED_OFF_TOPIC = "offtopic"
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedQuestion:
+    """A question of the questions log, as a knowledge-base editor reviews it (no user id).
+
+    Attributes:
+        id: Its row id.
+        platform: Where it was asked.
+        decision: ``fallback`` or ``clarify`` (answered questions keep no text).
+        topic: The entry the matcher leaned to (``clarify``), else None.
+        text: The normalised text (``stats`` counts these).
+        original: The text as typed (markup and control characters out, at most 300 characters).
+        lang: The language the user was answered in.
+        guesses: The matcher's likeliest classes with their scores (0–100), best first, at most three.
+        choice: For a "did you mean" question, the entry the user then clicked (an implicit label).
+        asked_at: When it was asked (UTC).
+    """
+
+    id: int
+    platform: str
+    decision: str
+    topic: str | None
+    text: str
+    original: str | None
+    lang: str | None
+    guesses: tuple[tuple[str, float], ...]
+    choice: str | None
+    asked_at: dt.datetime
+
+
+class QuestionsLog(Protocol):
+    """The questions log: what was asked and how it was answered, for statistics and review."""
+
+    def log_question(
+        self,
+        platform: str,
+        decision: str,
+        topic: str | None,
+        text: str | None,
+        at: dt.datetime,
+        *,
+        lang: str | None = None,
+        guesses: Sequence[tuple[str, float]] = (),
+        original: str | None = None,
+        ref: str | None = None,
+    ) -> None:
+        """Record a question's outcome; ``text`` (normalised) and ``original`` only for questions not
+        answered; ``ref`` is the reference a "did you mean" question's buttons carry."""
+        ...
+
+    def record_choice(self, ref: str, topic: str) -> bool:
+        """Record the entry clicked for the "did you mean" question of reference ``ref``; False when
+        no question has it (purged, or a button older than the log)."""
+        ...
+
+    def questions_to_review(
+        self,
+        *,
+        decisions: Collection[str] = ("fallback", "clarify"),
+        platform: str | None = None,
+        lang: str | None = None,
+        since: dt.datetime | None = None,
+        limit: int = 10_000,
+    ) -> list[LoggedQuestion]:
+        """Questions with a text that no review has dealt with yet, oldest first."""
+        ...
+
+    def mark_reviewed(self, ids: Collection[int], outcome: str, at: dt.datetime) -> int:
+        """Take questions out of the review queue: ``outcome`` is the entry they now teach,
+        :data:`REVIEWED_OFF_TOPIC`, or ``skipped``; how many were still in the queue."""
+        ...
+
+    def purge_questions(self, asked_before: dt.datetime) -> int:
+        """Delete the questions asked before ``asked_before``; how many there were."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class InboxItem:
     """A platform event to keep until it is handled.
@@ -286,8 +366,8 @@ class PlatformStateStore(Protocol):
         ...
 
 
-class Store(InboxStore, Protocol):
-    """Persistence of users, reminders, processed event ids and the inbox."""
+class Store(InboxStore, QuestionsLog, Protocol):
+    """Persistence of users, reminders, processed event ids, the questions log and the inbox."""
 
     def get_user(self, key: UserKey) -> UserState | None:
         """The user's state, or None on first contact."""
@@ -360,14 +440,6 @@ class Store(InboxStore, Protocol):
 
     def seen_event(self, platform: str, event_id: str, now: dt.datetime, ttl: dt.timedelta) -> bool:
         """Record an event id; True if it was already recorded and not expired."""
-        ...
-
-    def log_question(self, platform: str, decision: str, topic: str | None, text: str | None, at: dt.datetime) -> None:
-        """Record a question's outcome; ``text`` (normalised) only for questions not answered."""
-        ...
-
-    def purge_questions(self, asked_before: dt.datetime) -> int:
-        """Delete the questions asked before ``asked_before``; how many there were."""
         ...
 
     def stats(self, top: int = 20) -> StoreStats:

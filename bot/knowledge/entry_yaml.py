@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
-
 from bot.core.knowledge import LinkRef
 from bot.knowledge.builder import BuiltContent
+from bot.knowledge.yaml_dump import Flow, dump_yaml
 
 #: Fields of an entry's content that the guide provides; a rebuild rewrites exactly these.
 GUIDE_FIELDS: tuple[str, ...] = ("title", "answer", "links", "fallback", "source")
@@ -17,28 +16,6 @@ GUIDE_FIELDS: tuple[str, ...] = ("title", "answer", "links", "fallback", "source
 #: the guide's link labels: the way to translate what the guide left in English, or to correct it.
 CURATED_FIELDS: tuple[str, ...] = ("questions", "keywords", "title_fixed", "answer_fixed", "labels_fixed")
 
-
-class _Flow(dict[str, Any]):
-    """A mapping written on one line (links)."""
-
-
-class _Dumper(yaml.SafeDumper):
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        # Indent list items under their key, as people write YAML by hand.
-        super().increase_indent(flow, False)
-
-
-def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in data else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
-
-
-def _represent_flow(dumper: yaml.SafeDumper, data: _Flow) -> yaml.MappingNode:
-    return dumper.represent_mapping("tag:yaml.org,2002:map", dict(data), flow_style=True)
-
-
-_Dumper.add_representer(str, _represent_str)
-_Dumper.add_representer(_Flow, _represent_flow)
 
 _HEADER = (
     "# Knowledge entry. title, answer, links, fallback and source are rewritten by `hoc-bot kb build`\n"
@@ -107,16 +84,7 @@ def dump_entry(data: Mapping[str, Any]) -> str:
             fields = raw_content[lang]
             content[str(lang)] = _ordered_fields(fields) if isinstance(fields, Mapping) else fields
     out["content"] = content
-    body = yaml.dump(
-        out,
-        Dumper=_Dumper,
-        sort_keys=False,
-        allow_unicode=True,
-        default_flow_style=False,
-        width=1_000_000,
-        indent=2,
-    )
-    return _HEADER + body
+    return _HEADER + dump_yaml(out, indent_lists=True)
 
 
 def _ordered_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -127,7 +95,7 @@ def _ordered_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
     for key in sorted(k for k in fields if k not in _CONTENT_ORDER):
         ordered[key] = fields[key]
     if isinstance(ordered.get("links"), list):
-        ordered["links"] = [_Flow(_ordered_link(lk)) if isinstance(lk, Mapping) else lk for lk in ordered["links"]]
+        ordered["links"] = [Flow(_ordered_link(lk)) if isinstance(lk, Mapping) else lk for lk in ordered["links"]]
     return ordered
 
 

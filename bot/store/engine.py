@@ -28,7 +28,7 @@ SQLITE_CACHE_KIB = 512
 MIGRATION_LOCK_KEY = 0x686F_6362  # "hocb"
 
 #: The newest migration of ``migrations/versions`` (a test checks that they agree).
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 

@@ -18,8 +18,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from bot.core.ports import InboxItem, InboxRecord, InboxRow
-from bot.store.memory import as_utc
 from bot.store.schema import EVENT_ID_SIZE, ORDER_KEY_SIZE, inbox, stored_key
+from bot.store.utc import as_utc
 
 _earlier = inbox.alias("earlier")
 _EARLIER_UNFINISHED = (

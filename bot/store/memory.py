@@ -10,29 +10,16 @@ from collections.abc import Collection, Sequence
 
 from bot.core.ports import Reminder, StoreStats, UserKey, UserState
 from bot.store.inbox_memory import MemoryInbox
+from bot.store.questions_memory import MemoryQuestionsLog
+from bot.store.utc import as_utc
+
+__all__ = ["FAILED_STATUSES", "MAX_ERROR_CHARS", "MemoryStore", "as_utc", "check_failed_status"]
 
 #: Statuses a reminder can end in when it is not delivered.
 FAILED_STATUSES = frozenset({"failed", "dropped"})
 
 #: Longest ``last_error`` kept; platform errors can be long and are only for operators.
 MAX_ERROR_CHARS = 1000
-
-
-def as_utc(value: dt.datetime) -> dt.datetime:
-    """The same instant in UTC.
-
-    Args:
-        value: A timezone-aware datetime.
-
-    Returns:
-        ``value`` converted to UTC.
-
-    Raises:
-        ValueError: ``value`` is naive; the store never guesses a time zone.
-    """
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"naive datetime {value.isoformat()} given to the store: pass a timezone-aware one")
-    return value.astimezone(dt.UTC)
 
 
 def check_failed_status(status: str) -> None:
@@ -45,7 +32,7 @@ def check_failed_status(status: str) -> None:
         raise ValueError(f"mark_failed status must be 'failed' or 'dropped', not {status!r}")
 
 
-class MemoryStore(MemoryInbox):
+class MemoryStore(MemoryQuestionsLog, MemoryInbox):
     """A Store kept in dictionaries, guarded by a lock so worker threads can share it."""
 
     def __init__(self) -> None:
@@ -56,9 +43,9 @@ class MemoryStore(MemoryInbox):
         self._retry_at: dict[int, dt.datetime] = {}
         self._events: dict[tuple[str, str], dt.datetime] = {}
         self._next_id = 1
-        self._questions: list[tuple[str, str, str | None, str | None, dt.datetime]] = []
         self._state: dict[tuple[str, str], str] = {}
         self._init_inbox()
+        self._init_questions()
 
     # ------------------------------------------------------------------ users
     def get_user(self, key: UserKey) -> UserState | None:
@@ -245,20 +232,6 @@ class MemoryStore(MemoryInbox):
             self._events[(platform, event_id)] = now + ttl
             return False
 
-    # ------------------------------------------------------------------ statistics
-    def log_question(self, platform: str, decision: str, topic: str | None, text: str | None, at: dt.datetime) -> None:
-        """Record a question's outcome (no user id)."""
-        with self._lock:
-            self._questions.append((platform, decision, topic, text, as_utc(at)))
-
-    def purge_questions(self, asked_before: dt.datetime) -> int:
-        """Delete the questions asked before ``asked_before``."""
-        asked_before = as_utc(asked_before)
-        with self._lock:
-            kept = [q for q in self._questions if q[4] >= asked_before]
-            gone, self._questions = len(self._questions) - len(kept), kept
-        return gone
-
     # ------------------------------------------------------------------ platform state
     def load_state(self, platform: str, name: str) -> str | None:
         """The value a platform kept under ``name``, or None."""
@@ -281,8 +254,9 @@ class MemoryStore(MemoryInbox):
         with self._lock:
             by_platform = Counter(key.platform for key in self._users)
             done = Counter(step for user in self._users.values() for step in user.steps_done)
-            decisions = Counter(q[1] for q in self._questions)
-            unanswered = Counter(q[3] for q in self._questions if q[1] != "answer" and q[3] is not None)
+            decided, texts = self._question_counts()
+            decisions = Counter(decided)
+            unanswered = Counter(texts)
             by_status = Counter(r.status for r in self._reminders.values())
         ranked = sorted(unanswered.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
         return StoreStats(dict(by_platform), dict(done), dict(decisions), ranked, dict(by_status))

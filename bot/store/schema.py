@@ -25,7 +25,8 @@ from sqlalchemy import (
     func,
 )
 
-from bot.store.memory import as_utc
+from bot.store.question_values import CLARIFY_REF_SIZE, LANG_SIZE
+from bot.store.utc import as_utc
 
 #: Execution option of a connection whose transactions only read (on SQLite, a ``BEGIN`` that
 #: takes no lock; see :func:`bot.store.engine.make_engine`).
@@ -147,6 +148,18 @@ questions = Table(
     Column("text", Text),
     # Indexed for the retention purge (HOC_QUESTION_RETENTION_DAYS).
     Column("asked_at", UTCDateTime, nullable=False, index=True),
+    # What a review of unanswered questions needs (migration 0006); still no user id.
+    Column("lang", String(LANG_SIZE)),
+    # The matcher's likeliest classes and scores, JSON: [["recruit-schools", 31.5], ["none", 40.2]].
+    Column("guesses", Text),
+    # The text as typed (markup out), for questions not answered.
+    Column("original", Text),
+    # The random reference a "did you mean" question's buttons carry, and the entry then clicked.
+    Column("ref", String(CLARIFY_REF_SIZE), index=True),
+    Column("choice", String(64)),
+    # Set when a review dealt with the question: the entry it teaches, "offtopic" or "skipped".
+    Column("reviewed_at", UTCDateTime),
+    Column("review", String(64)),
     sqlite_autoincrement=True,
 )
 

@@ -35,7 +35,8 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.core.ports import Reminder, StoreStats, UserKey, UserState
 from bot.store.inbox import SqlInbox
-from bot.store.memory import MAX_ERROR_CHARS, as_utc, check_failed_status
+from bot.store.memory import MAX_ERROR_CHARS, check_failed_status
+from bot.store.questions_log import SqlQuestionsLog
 from bot.store.schema import (
     READ_ONLY_OPTION,
     events,
@@ -46,6 +47,7 @@ from bot.store.schema import (
     stored_event_id,
     users,
 )
+from bot.store.utc import as_utc
 from bot.store.write_lock import WriteLock
 
 _KEY_COLUMNS = (users.c.platform, users.c.workspace, users.c.platform_user)
@@ -70,7 +72,6 @@ _RENEW_EVENT = (
     )
     .values(seen_at=bindparam("seen_at"), expires_at=bindparam("expires_at"))
 )
-_INSERT_QUESTION = insert(questions)
 #: Time between two purges of expired event ids (by one process).
 EVENT_PURGE_INTERVAL = dt.timedelta(minutes=1)
 
@@ -130,7 +131,7 @@ def _error(message: str) -> str:
     return message[:MAX_ERROR_CHARS]
 
 
-class SqlStore(SqlInbox):
+class SqlStore(SqlQuestionsLog, SqlInbox):
     """The Store on a SQLAlchemy engine made by :func:`bot.store.engine.make_engine`.
 
     On SQLite the threads of one process take turns for writing on a lock of their own: waiting
@@ -454,20 +455,6 @@ class SqlStore(SqlInbox):
         return True
 
     # ------------------------------------------------------------------ statistics
-    def log_question(self, platform: str, decision: str, topic: str | None, text: str | None, at: dt.datetime) -> None:
-        """Record a question's outcome (no user id)."""
-        with self._write() as conn:
-            conn.execute(
-                _INSERT_QUESTION,
-                {"platform": platform, "decision": decision, "topic": topic, "text": text, "asked_at": as_utc(at)},
-            )
-
-    def purge_questions(self, asked_before: dt.datetime) -> int:
-        """Delete the questions asked before ``asked_before`` (the retention period's start)."""
-        with self._write() as conn:
-            result = conn.execute(delete(questions).where(questions.c.asked_at < as_utc(asked_before)))
-        return int(result.rowcount)
-
     # ------------------------------------------------------------------ platform state
     def load_state(self, platform: str, name: str) -> str | None:
         """The value a platform kept under ``name``, or None."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot.store.memory import MemoryStore
@@ -187,7 +189,11 @@ def test_a_question_about_two_steps_offers_both(h: Harness, text: str, lang: str
     [reply] = h.send(text, lang=lang)
     assert reply.kind == "clarify"
     assert reply.text.startswith(intro)
-    assert {b.id for b in reply.buttons} == {"topic:social-media", "topic:district-homepage"}
+    # topic:<entry>:<ref>: one reference for the question, that the questions log keeps with it.
+    ids = [b.id.split(":") for b in reply.buttons]
+    assert {(kind, entry) for kind, entry, _ in ids} == {("topic", "social-media"), ("topic", "district-homepage")}
+    assert len({ref for _, _, ref in ids}) == 1
+    assert re.fullmatch(r"[0-9a-f]{16}", ids[0][2])
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from babel.dates import format_date
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
+from bot.core.handler import CLARIFY_REF_CHARS
 from bot.core.knowledge import ENTRY_IDS, KnowledgeBase
 from bot.core.messages import MAX_BUTTON_LABEL
 from bot.knowledge.loader import load_kb
@@ -210,7 +211,11 @@ def _id_values(kb: KnowledgeBase) -> dict[str, list[str]]:
     steps = [str(number) for number in range(1, 6)]
     return {
         "tz:": zones,
-        "topic:": sorted({entry.id for entry in kb.entries} | set(ENTRY_IDS)),
+        # An entry, and after a "did you mean" the entry and the question's reference.
+        "topic:": sorted(
+            (ids := {entry.id for entry in kb.entries} | set(ENTRY_IDS))
+            | {f"{eid}:{'f' * CLARIFY_REF_CHARS}" for eid in ids}
+        ),
         "lang:": languages,
         "step:": steps,
         "done:": steps,

@@ -1,8 +1,8 @@
 """Sign-in links and sessions of the /admin console (digests only, never the secrets themselves).
 
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-12-12
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-05
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | None = "0005"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
