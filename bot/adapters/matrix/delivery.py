@@ -3,8 +3,9 @@ the reminder sender."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
@@ -14,6 +15,7 @@ from nio.exceptions import EncryptionError, LocalProtocolError
 
 from bot.adapters.matrix.render import buttons_of, render
 from bot.adapters.toolkit.caches import FOREVER, TtlCache
+from bot.adapters.toolkit.pacing import Backoff
 from bot.adapters.toolkit.sending import PlatformSender
 from bot.adapters.toolkit.sending import api_error as platform_api_error
 from bot.core.errors import PermanentSendError, TransientSendError
@@ -26,6 +28,10 @@ _log = logging.getLogger(__name__)
 REMEMBERED = 10_000
 #: Matrix error codes after which a room will not take the bot's messages again.
 GONE = frozenset({"M_FORBIDDEN", "M_NOT_FOUND", "M_UNKNOWN"})
+#: Tries of one event before its failure is given up (rate limits, network trouble, server errors).
+ATTEMPTS = 3
+#: Longest wait asked by the homeserver that the bot waits out before trying again, in seconds.
+MAX_RETRY_AFTER = 30.0
 
 
 #: Log-record fields that count a homeserver error in the metrics (``api_error(code)``).
@@ -57,11 +63,24 @@ class Outbox:
     Args:
         client: Returns the logged-in client.
         hint: The line under a reply's buttons in a language (see :func:`hint`).
+        attempts: Tries of one event: a rate limit (waited out when the homeserver says for how long, up
+            to :data:`MAX_RETRY_AFTER`), a network error or a server error are tried again; a room that
+            refuses the bot (:data:`GONE`) is not.
+        sleep: Waits between tries (tests pass one that does not wait).
     """
 
-    def __init__(self, client: Callable[[], AsyncClient], hint: Callable[[str], str]) -> None:
+    def __init__(
+        self,
+        client: Callable[[], AsyncClient],
+        hint: Callable[[str], str],
+        *,
+        attempts: int = ATTEMPTS,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self._client = client
         self._hint = hint
+        self._attempts = attempts
+        self._sleep = sleep
         self._by_event: TtlCache[str, tuple[Button, ...]] = TtlCache(REMEMBERED, FOREVER)
         self._last: dict[tuple[str, str], tuple[Button, ...]] = {}
 
@@ -131,17 +150,38 @@ class Outbox:
                 }
             elif reply_to is not None and index == 0:
                 content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
-            # Trust on first use: the bot sends to every device of the room, verified or not (README).
-            response = await client.room_send(room, "m.room.message", content, ignore_unverified_devices=True)
-            if not isinstance(response, RoomSendResponse):
-                retry = getattr(response, "retry_after_ms", None)
-                raise MatrixSendError(
-                    str(response.message), response.status_code, retry / 1000 if isinstance(retry, int) else None
-                )
+            response = await self._send_event(client, room, content)
             ids.append(response.event_id)
             if notice.buttons:
                 self._remember(response.event_id, room, user, notice.buttons)
         return ids
+
+    async def _send_event(self, client: AsyncClient, room: str, content: dict[str, Any]) -> RoomSendResponse:
+        """One event, tried up to ``attempts`` times; raises the last failure."""
+        backoff = Backoff(1.0, 8.0, jitter=0.2)
+        attempt = 0
+        while True:
+            attempt += 1
+            last = attempt >= self._attempts
+            try:
+                # Trust on first use: the bot sends to every device of the room, verified or not (README).
+                response = await client.room_send(room, "m.room.message", content, ignore_unverified_devices=True)
+            except (aiohttp.ClientError, TimeoutError):
+                if last:
+                    raise
+                await self._sleep(backoff.next())
+                continue
+            if isinstance(response, RoomSendResponse):
+                return response
+            retry = getattr(response, "retry_after_ms", None)
+            error = MatrixSendError(
+                str(response.message), response.status_code, retry / 1000 if isinstance(retry, int) else None
+            )
+            waited_out = error.retry_after is None or error.retry_after <= MAX_RETRY_AFTER
+            if last or error.code in GONE or not waited_out:
+                raise error
+            _log.info("Matrix: the homeserver refused an event (%s); trying again", error.code)
+            await self._sleep(error.retry_after if error.retry_after is not None else backoff.next())
 
 
 class MatrixSender(PlatformSender):
