@@ -83,21 +83,28 @@ class Outbox:
         self._sleep = sleep
         self._by_event: TtlCache[str, tuple[Button, ...]] = TtlCache(REMEMBERED, FOREVER)
         self._last: dict[tuple[str, str], tuple[Button, ...]] = {}
+        self._last_event: dict[tuple[str, str], str] = {}
 
     # ------------------------------------------------------------------ buttons
     def last_buttons(self, room: str, user: str) -> tuple[Button, ...]:
         """The buttons of the last message with buttons sent to ``user`` in ``room`` (typed numbers press them)."""
         return self._last.get((room, user), ())
 
+    def last_event(self, room: str, user: str) -> str | None:
+        """The id of the last message with buttons sent to ``user`` in ``room`` by this process."""
+        return self._last_event.get((room, user))
+
     def forget_user(self, user: str) -> None:
         """Drop what is remembered of ``user``."""
         for key in [k for k in self._last if k[1] == user]:
             del self._last[key]
+            self._last_event.pop(key, None)
 
     def _remember(self, event_id: str, room: str, user: str | None, buttons: tuple[Button, ...]) -> None:
         self._by_event.put(event_id, buttons)
         if user is not None:
             self._last[(room, user)] = buttons
+            self._last_event[(room, user)] = event_id
 
     async def buttons_of(self, room: str, event_id: str) -> tuple[Button, ...]:
         """The buttons offered by the bot's message ``event_id``: remembered, or read back from the homeserver

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import hashlib
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -38,7 +39,7 @@ from bot.adapters.matrix.session import load_sync_token, open_session, save_sync
 from bot.adapters.toolkit.pacing import Backoff
 from bot.adapters.toolkit.parts import HandlerParts
 from bot.core.errors import ConfigError
-from bot.core.messages import Reply
+from bot.core.messages import Button, Reply
 from bot.core.ports import PlatformStateStore, Sender, Translator, UserKey
 from bot.web import AckFirst
 
@@ -372,7 +373,7 @@ class MatrixPlatform:
             text, action = str(payload["text"]), False
             number = convert.typed_number(text)
             if number is not None:
-                last = self.outbox.last_buttons(payload["room"], payload["sender"])
+                last = await self._last_buttons(str(payload["room"]), str(payload["sender"]))
                 button = convert.pressed(last, number)
                 if button is not None:
                     text, action = button.id, True
@@ -398,6 +399,19 @@ class MatrixPlatform:
         await turn.deliver(replies, send)
         if any(reply.kind == "forget" for reply in replies):
             await self._forget_rooms(user)
+        elif any(reply.buttons for reply in replies) and (event := self.outbox.last_event(room, user)):
+            now = self.bot.handler.clock.now()
+            await asyncio.to_thread(self.state.save_state, self.name, _buttons_key(room, user), event, now)
+
+    async def _last_buttons(self, room: str, user: str) -> tuple[Button, ...]:
+        """The buttons a typed number presses: those of the last message with buttons sent to ``user`` in
+        ``room``, remembered, or after a restart read back from the homeserver by the id kept in the
+        database."""
+        last = self.outbox.last_buttons(room, user)
+        if last:
+            return last
+        event = await asyncio.to_thread(self.state.load_state, self.name, _buttons_key(room, user))
+        return await self.outbox.buttons_of(room, event) if event else ()
 
     async def _send(self, room: str, reply: Reply, **where: Any) -> None:
         try:
@@ -451,7 +465,15 @@ class MatrixPlatform:
         client = self.client()
         self.outbox.forget_user(user)
         for room in list(client.rooms.values()):
+            if user in room.users:
+                await asyncio.to_thread(self.state.delete_state, self.name, _buttons_key(room.room_id, user))
             if user in room.users and self._direct(room):
                 await client.room_leave(room.room_id)
                 await client.room_forget(room.room_id)
                 _log.info("Matrix: left and forgot a direct chat after its user asked to be forgotten")
+
+
+def _buttons_key(room: str, user: str) -> str:
+    """Name under which the id of the last message with buttons to ``user`` in ``room`` is kept (a digest:
+    ids are long, and the table need not show who talks where)."""
+    return "buttons:" + hashlib.sha256(f"{room}\n{user}".encode()).hexdigest()[:48]

@@ -42,6 +42,24 @@ async def test_restart_keeps_the_device_and_decrypts_what_came_while_down(
         assert len(camille.in_room(room)) == 3  # nothing answered twice after the restart
 
 
+async def test_a_number_typed_after_a_restart_presses_the_buttons_of_the_last_message(
+    bot_run: Callable[..., BotRun], coordinator: Callable[[str], Any]
+) -> None:
+    run = bot_run()
+    async with coordinator("camille") as camille:
+        async with run.running():
+            room = await camille.direct_chat(run.user_id)
+            await camille.say(room, "comment recruter des écoles ?")
+            answer = await camille.reply(room, 1)
+            assert "1\ufe0f\u20e3" in answer.body  # "Étape suivante : 2"
+            before = len(camille.in_room(room))
+        async with run.running():  # a new process: nothing remembered in memory
+            await camille.say(room, "1")
+            step2 = await camille.reply(room, 2)
+            assert "Étape 2 sur 5" in step2.body
+        assert len(camille.in_room(room)) == before + 1
+
+
 async def test_undecryptable_message_is_logged_its_key_requested_and_the_user_told(
     bot_run: Callable[..., BotRun], coordinator: Callable[[str], Any], caplog: pytest.LogCaptureFixture
 ) -> None:
