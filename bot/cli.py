@@ -531,7 +531,12 @@ def _run(args: argparse.Namespace, env: dict[str, str], stdout: TextIO, stderr: 
         )
         from bot.admin.web import build_console, mount
 
-        console = build_console(store, bot.catalogs, env, bot.handler.clock.now)
+        from bot.app import knowledge_dir
+
+        # The review page reloads this bot on this loop, as SIGHUP does.
+        console = build_console(
+            store, bot.catalogs, env, bot.handler.clock.now, kb_dir=knowledge_dir(settings), reload=bot.reload
+        )
         if console is not None:
             mount(app, console)
         await runner.setup()
