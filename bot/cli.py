@@ -530,7 +530,6 @@ def _run(args: argparse.Namespace, env: dict[str, str], stdout: TextIO, stderr: 
             lingering_time=0.0,
         )
         from bot.admin.web import build_console, mount
-
         from bot.app import knowledge_dir
 
         # The review page reloads this bot on this loop, as SIGHUP does.

@@ -99,7 +99,9 @@ async def review_page(
         groups=[group_view(g, titles, t) for g in shown],
         total=len(groups),
         waiting=t.ngettext(
-            "{count} group of questions waiting for review.", "{count} groups of questions waiting for review.", len(groups)
+            "{count} group of questions waiting for review.",
+            "{count} groups of questions waiting for review.",
+            len(groups),
         ).format(count=t.format_number(len(groups))),
         more=t.gettext("The {shown} most asked are shown; the others come after them.").format(
             shown=t.format_number(len(shown))

@@ -12,11 +12,11 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from bot.admin.progress import language_name
-from bot.core.ports import Translator
 
 if TYPE_CHECKING:
     from bot.admin.review_apply import Outcome
     from bot.admin.review_groups import QuestionGroup
+    from bot.i18n import BabelTranslator as Translator
 
 #: The matcher's class of questions it should not answer (``bot.core.classifier.OFF_TOPIC``).
 OFF_TOPIC = "none"
@@ -55,11 +55,11 @@ def group_view(group: QuestionGroup, titles: Mapping[str, str], t: Translator) -
             count=t.format_number(group.count)
         ),
         "decisions": t.format_list(decisions) if decisions else "",
-        "texts": [
-            {"text": w.text, "count": t.format_number(w.count)} for w in group.texts if w.text != group.text
-        ],
+        "texts": [{"text": w.text, "count": t.format_number(w.count)} for w in group.texts if w.text != group.text],
         "guesses": [
-            t.gettext("{label}: {score}").format(label=label_name(label, titles, t), score=t.format_percent(score / 100))
+            t.gettext("{label}: {score}").format(
+                label=label_name(label, titles, t), score=t.format_percent(score / 100)
+            )
             for label, score in group.guesses
         ],
         "choices": [
@@ -157,7 +157,8 @@ def accuracy_rows(outcome: Outcome, t: Translator) -> list[list[str]]:
     rows = []
     for lang in sorted(set(outcome.eval_before) | set(outcome.eval_after)):
         before, after = outcome.eval_before.get(lang), outcome.eval_after.get(lang)
-        total = (after or before).total if (after or before) else 0
+        either = after or before
+        total = either.total if either is not None else 0
         rows.append(
             [
                 language_name(lang, t),

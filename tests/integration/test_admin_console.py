@@ -267,6 +267,31 @@ async def test_progress_filters_by_platform_and_language(browser: Browser, conso
     assert "6 coordinators" in html
 
 
+async def test_questions_per_day_follow_the_language_filter(browser: Browser, console: ConsoleBot) -> None:
+    today = console.clock.now().date()
+    seed(console.store, today)  # six questions of no known language
+    now = dt.datetime.combine(today, dt.time(9), tzinfo=dt.UTC)
+    console.store.log_question("slack", "answer", "signup", None, now, lang="fr")
+    console.store.log_question("telegram", "fallback", None, "q fr", now, lang="fr-CA")
+    console.store.log_question("telegram", "answer", "signup", None, now, lang="ar")
+    await browser.sign_in(console.link()[0])
+
+    def totals(body: str) -> list[str]:
+        return [r for r in csv.reader(io.StringIO(body.lstrip("\ufeff"))) if r and r[0] == "Total"][-1]
+
+    assert totals((await browser.get("/admin/progress.csv"))[1]) == ["Total", "6", "3", "67%"]
+    assert totals((await browser.get("/admin/progress.csv?language=fr"))[1]) == ["Total", "1", "1", "50%"]
+    assert totals((await browser.get("/admin/progress.csv?language=ar"))[1]) == ["Total", "1", "0", "100%"]
+    assert totals((await browser.get("/admin/progress.csv?language=fr&platform=slack"))[1]) == [
+        "Total",
+        "1",
+        "0",
+        "100%",
+    ]
+    _, html, _ = await browser.get("/admin/progress?language=fr")
+    assert "keeps no language" not in html
+
+
 async def test_review_has_its_page_behind_the_sign_in(browser: Browser, console: ConsoleBot) -> None:
     await browser.sign_in(console.link()[0])
     status, html, _ = await browser.get("/admin/review")

@@ -123,8 +123,8 @@ async def test_the_review_routes_need_a_session(browser: Browser, console: Conso
 async def test_the_page_shows_groups_with_their_details_and_filters_by_language(
     browser: Browser, console: ConsoleBot
 ) -> None:
-    en = [a for a in ASSIGNED if a[0] == "en"][0]
-    fr = [a for a in ASSIGNED if a[0] == "fr"][0]
+    en = next(a for a in ASSIGNED if a[0] == "en")
+    fr = next(a for a in ASSIGNED if a[0] == "fr")
     for n, (lang, _, first, second) in enumerate((en, fr)):
         assert ask(console, first, lang, f"a{n}") == "fallback"
         assert ask(console, second, lang, f"b{n}") == "fallback"
@@ -139,7 +139,7 @@ async def test_the_page_shows_groups_with_their_details_and_filters_by_language(
     assert set(groups) >= {en[2], fr[2], question}
     assert "4 groups of questions waiting for review." in html
     assert "asked 3 times (3 not answered)" in html
-    assert f"<span lang=\"en\">“{en[3]}”</span> ×1" in html  # the other wording and its count
+    assert f'<span lang="en">“{en[3]}”</span> ×1' in html  # the other wording and its count
     assert "answered “did you mean”" in html
     assert "The matcher&#39;s guesses" in html
     assert "<script>" not in html
@@ -254,7 +254,9 @@ async def test_assigning_through_the_form_makes_the_running_bot_answer(
     await browser.sign_in(console.link()[0])
     _, html, _ = await browser.get("/admin/review")
     keys = group_keys(html)
-    form = {"csrf": browser.csrf(html)} | {f"decision-{key_for(keys, first, second)}": entry for _, entry, first, second in chosen}
+    form = {"csrf": browser.csrf(html)} | {
+        f"decision-{key_for(keys, first, second)}": entry for _, entry, first, second in chosen
+    }
     status, _, headers = await browser.post("/admin/review", form)
     assert status == 303
     location = headers["Location"]
@@ -290,8 +292,8 @@ async def test_assigning_through_the_form_makes_the_running_bot_answer(
         (repo / "knowledge" / rel).parent.mkdir(parents=True, exist_ok=True)
         (repo / "knowledge" / rel).write_bytes(content)
     (tmp_path / "review.patch").write_text(patch, encoding="utf-8")
-    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
-    subprocess.run(["git", "apply", str(tmp_path / "review.patch")], cwd=repo, check=True)
+    await asyncio.to_thread(subprocess.run, ["git", "init", "-q"], cwd=repo, check=True)
+    await asyncio.to_thread(subprocess.run, ["git", "apply", str(tmp_path / "review.patch")], cwd=repo, check=True)
     for path in (kb_copy / "examples").glob("*.yaml"):
         assert (repo / "knowledge" / "examples" / path.name).read_bytes() == path.read_bytes(), path.name
 
