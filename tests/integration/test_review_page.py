@@ -316,3 +316,33 @@ async def test_marking_off_topic_through_the_form_makes_the_question_fall_back(
     assert ask(console, question, lang, "later") == "fallback"
     offtopic = (kb_copy / "examples" / "en.yaml").read_text(encoding="utf-8").split("\nofftopic:\n")[1]
     assert f"- {question}\n" in offtopic
+
+
+def test_the_review_engine_is_imported_on_the_first_review_request_only(tmp_path: Path) -> None:
+    import sys
+
+    script = f"""
+import asyncio, sys
+from aiohttp.test_utils import TestClient, TestServer
+from bot.admin.web import build_console, mount
+from bot.app import build_bot
+from bot.config import Settings
+from bot.store.engine import open_store
+from bot.web import create_app
+
+store = open_store("sqlite:///{tmp_path / "hoc.sqlite3"}")
+bot = build_bot(Settings.from_env({{}}), store=store)
+app = create_app([])
+mount(app, build_console(store, bot.catalogs, {{}}, bot.handler.clock.now, kb_dir=Path, reload=bot.reload))
+print("before", "bot.admin.review" in sys.modules, "bot.knowledge.curate" in sys.modules)
+
+async def main():
+    async with TestClient(TestServer(app)) as client:
+        async with client.get("/admin/") as response:
+            assert response.status == 200
+    print("after", "bot.admin.review" in sys.modules)
+
+asyncio.run(main())
+""".replace("kb_dir=Path", f"kb_dir=__import__('pathlib').Path({str(default_kb_dir())!r})")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True).stdout
+    assert out.split("\n")[:2] == ["before False False", "after False"], out
