@@ -530,8 +530,12 @@ def _run(args: argparse.Namespace, env: dict[str, str], stdout: TextIO, stderr: 
             lingering_time=0.0,
         )
         from bot.admin.web import build_console, mount
+        from bot.app import knowledge_dir
 
-        console = build_console(store, bot.catalogs, env, bot.handler.clock.now)
+        # The review page reloads this bot on this loop, as SIGHUP does.
+        console = build_console(
+            store, bot.catalogs, env, bot.handler.clock.now, kb_dir=knowledge_dir(settings), reload=bot.reload
+        )
         if console is not None:
             mount(app, console)
         await runner.setup()

@@ -217,7 +217,6 @@ def _questions(figures: ProgressFigures, t: Translator, today: dt.date) -> Secti
         ),
         [t.gettext("Day"), t.gettext("Answered"), t.gettext("Not answered"), t.gettext("Share answered")],
         rows,
-        t.gettext("Questions are counted per platform only: the questions log keeps no language."),
     )
 
 

@@ -137,15 +137,16 @@ class Review:
         groups = group_questions(rows)
         return groups[:limit] if limit is not None else groups
 
-    def entries(self) -> list[tuple[str, str]]:
-        """``(entry id, title)`` of the knowledge base's entries, in the guide's order (for choosing)."""
+    def entries(self, lang: str = "en") -> list[tuple[str, str]]:
+        """``(entry id, title)`` of the knowledge base's entries, in the guide's order (for choosing),
+        titles in ``lang`` where the entry has it."""
         kb = validate_kb(self.kb_dir).kb
         if kb is None:
             return []
         order = {eid: i for i, eid in enumerate(ENTRY_IDS)}
         out = []
         for entry in sorted(kb.entries, key=lambda e: (order.get(e.id, len(order)), e.id)):
-            _, content = entry.best("en", "fr")
+            _, content = entry.best(lang, "fr" if lang == "en" else "en")
             out.append((entry.id, content.title))
         return out
 

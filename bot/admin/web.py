@@ -77,6 +77,8 @@ class Console:
             someone removed from ``HOC_ADMINS`` stops working. Links made by ``hoc-bot admin link``
             (``cli:…``) need shell access to the server and are always accepted.
         figures: Reads the progress figures (``(filters, today) -> ProgressFigures``), run in a thread.
+        review: Makes the questions review service (:class:`bot.admin.review.Review`) on the first
+            request of the review page, inside the server's event loop (None: no review here).
     """
 
     def __init__(
@@ -87,6 +89,7 @@ class Console:
         now: Callable[[], dt.datetime],
         admins: Collection[str],
         figures: Callable[[Any, dt.date], Any],
+        review: Callable[[], Any] | None = None,
     ) -> None:
         self.auth = auth
         self.catalogs = catalogs
@@ -95,6 +98,10 @@ class Console:
         self.figures = figures
         self.languages = [lang for lang in catalogs.available if lang in catalogs.languages] or ["en"]
         self._templates: jinja2.Environment | None = None
+        self._make_review = review
+        self._review: Any = None
+        #: State of the review page kept between requests (its jobs' choices), see review_page.
+        self.review_jobs: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ application
     def app(self) -> web.Application:
@@ -108,6 +115,9 @@ class Console:
         app.router.add_get("/review", self.review)
         app.router.add_post("/signout", self.signout)
         app.router.add_get("/static/admin.css", self.stylesheet)
+        from bot.admin.review_page import routes
+
+        app.router.add_routes(routes(self))
         return app
 
     @web.middleware
@@ -338,11 +348,21 @@ class Console:
             headers={"Cache-Control": "max-age=3600"},
         )
 
+    def review_service(self) -> Any:
+        """The questions review service, made on first use; None when this console has none."""
+        if self._review is None and self._make_review is not None:
+            self._review = self._make_review()
+        return self._review
+
     def session(self, request: web.Request) -> Session:
         """The signed-in session of a page past the guard."""
         session = request[SESSION_KEY]
         assert session is not None, "a page past the guard has a session"
         return session
+
+    async def refuse_form(self, request: web.Request) -> web.Response:
+        """403: a form without the session's CSRF token."""
+        return await self._error(request, 403, "form")
 
     async def checked_form(self, request: web.Request) -> Mapping[str, Any] | None:
         """A POST's form when its CSRF token is the session's; None otherwise (answer 403)."""
@@ -398,22 +418,70 @@ def mount(app: web.Application, console: Console) -> None:
 
 
 def build_console(
-    store: object, catalogs: Catalogs, env: Mapping[str, str], now: Callable[[], dt.datetime]
+    store: object,
+    catalogs: Catalogs,
+    env: Mapping[str, str],
+    now: Callable[[], dt.datetime],
+    *,
+    kb_dir: Path | None = None,
+    reload: Callable[[], list[str]] | None = None,
 ) -> Console | None:
-    """The console on ``store``'s database; None when the store has none (an in-memory store)."""
+    """The console on ``store``'s database; None when the store has none (an in-memory store).
+
+    With ``kb_dir``, the review page edits that knowledge directory and calls ``reload`` (the running
+    bot's ``Bot.reload``) on the server's event loop after a change, as SIGHUP does.
+    """
     from bot.ops import parse_admins
     from bot.store.progress import progress_figures
 
     engine = getattr(store, "engine", None)
     if engine is None:
         return None
+
+    def review() -> Any:
+        from bot.admin.review import Review
+        from bot.admin.review_eval import eval_dir
+
+        assert kb_dir is not None
+        loop = asyncio.get_running_loop()
+        on_loop = None if reload is None else call_on_loop(loop, reload)
+        return Review(store, kb_dir, eval_dir=eval_dir(env), reload=on_loop, env=_subprocess_env(env))  # type: ignore[arg-type]
+
     return Console(
         AdminAuth.from_env(engine, dict(env), now),
         catalogs,
         now=now,
         admins=admin_names(parse_admins(env.get("HOC_ADMINS", ""))),
         figures=lambda filters, today: progress_figures(engine, filters, today),
+        review=review if kb_dir is not None else None,
     )
+
+
+#: Longest a reload may wait for the event loop (it runs between two requests).
+RELOAD_WAIT = 120.0
+
+
+def call_on_loop(loop: asyncio.AbstractEventLoop, func: Callable[[], list[str]]) -> Callable[[], list[str]]:
+    """``func`` made callable from another thread: it runs on ``loop`` (as SIGHUP's reload does in
+    ``hoc-bot run``) and the calling thread waits for its result."""
+
+    async def call() -> list[str]:
+        return func()
+
+    def from_thread() -> list[str]:
+        try:
+            return asyncio.run_coroutine_threadsafe(call(), loop).result(RELOAD_WAIT)
+        except TimeoutError:
+            return [f"the bot did not reload within {RELOAD_WAIT:.0f} s"]
+
+    return from_thread
+
+
+def _subprocess_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The environment of the review's training and evaluation: the process's, with ``env`` over it."""
+    import os
+
+    return {**os.environ, **env}
 
 
 #: Stated in the README: how long sessions and links last.

@@ -62,7 +62,7 @@ class ProgressFigures:
         reminders_by_status: ``sent``, ``failed``, ``pending``, ``dropped``, ``cancelled`` -> reminders.
         paused: Coordinators whose reminders are off (``reminders off`` or the platform refused them).
         questions_by_day: Day (UTC) -> (answered, not answered) over the last :data:`QUESTION_DAYS` days;
-            questions are filtered by platform only (the log keeps no language).
+            questions are filtered by platform and by the language they were asked in.
     """
 
     platforms: list[str]
@@ -126,12 +126,11 @@ def progress_figures(engine: Engine, filters: Filters, today: dt.date) -> Progre
             .select_from(reminders.join(users, users.c.id == reminders.c.user_id))
             .group_by(users.c.platform, lang, reminders.c.status)
         ).all()
-        question_query = select(day.label("day"), questions.c.decision, func.count()).where(
-            questions.c.asked_at >= since
-        )
-        if filters.platform is not None:
-            question_query = question_query.where(questions.c.platform == filters.platform)
-        question_rows = conn.execute(question_query.group_by(day, questions.c.decision)).all()
+        question_rows = conn.execute(
+            select(day.label("day"), questions.c.platform, questions.c.lang, questions.c.decision, func.count())
+            .where(questions.c.asked_at >= since)
+            .group_by(day, questions.c.platform, questions.c.lang, questions.c.decision)
+        ).all()
     return _figures(filters, user_rows, step_rows, reminder_rows, question_rows)
 
 
@@ -170,7 +169,9 @@ def _figures(
         if filters.keeps(platform, raw_lang):
             by_status[str(status)] += n
     by_day: dict[dt.date, list[int]] = {}
-    for day, decision, n in question_rows:
+    for day, platform, raw_lang, decision, n in question_rows:
+        if not filters.keeps(platform, raw_lang):
+            continue
         counts = by_day.setdefault(_as_date(day), [0, 0])
         counts[0 if decision == "answer" else 1] += n
     return ProgressFigures(

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from aiohttp import web
 
 from bot.admin.web import Console, build_console, mount
-from bot.app import Bot, build_bot
+from bot.app import Bot, build_bot, knowledge_dir
 from bot.config import Settings
 from bot.core.messages import IncomingMessage
 from bot.core.ports import UserKey, UserState
@@ -26,14 +26,25 @@ TOKEN = re.compile(r"/admin/signin\?token=([A-Za-z0-9_\-]+)")
 
 
 class ConsoleBot:
-    """A bot with its console, on ``store``, at the fake clock's time."""
+    """A bot with its console, on ``store``, at the fake clock's time.
+
+    The review page edits the knowledge directory of ``HOC_KNOWLEDGE_DIR`` in ``env`` (tests that apply
+    a review give a copy in tmp_path) and reloads this very bot.
+    """
 
     def __init__(self, store: SqlStore, env: Mapping[str, str] | None = None, clock: FakeClock | None = None) -> None:
         self.clock = clock or FakeClock(dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC))
         self.env = {**ADMIN_ENV, **(env or {})}
         self.store = store
         self.bot: Bot = build_bot(Settings.from_env(self.env), store=store, clock=self.clock)
-        console = build_console(store, self.bot.catalogs, self.env, self.clock.now)
+        console = build_console(
+            store,
+            self.bot.catalogs,
+            self.env,
+            self.clock.now,
+            kb_dir=knowledge_dir(self.bot.settings),
+            reload=self.bot.reload,
+        )
         assert console is not None
         self.console: Console = console
 

@@ -267,11 +267,37 @@ async def test_progress_filters_by_platform_and_language(browser: Browser, conso
     assert "6 coordinators" in html
 
 
+async def test_questions_per_day_follow_the_language_filter(browser: Browser, console: ConsoleBot) -> None:
+    today = console.clock.now().date()
+    seed(console.store, today)  # six questions of no known language
+    now = dt.datetime.combine(today, dt.time(9), tzinfo=dt.UTC)
+    console.store.log_question("slack", "answer", "signup", None, now, lang="fr")
+    console.store.log_question("telegram", "fallback", None, "q fr", now, lang="fr-CA")
+    console.store.log_question("telegram", "answer", "signup", None, now, lang="ar")
+    await browser.sign_in(console.link()[0])
+
+    def totals(body: str) -> list[str]:
+        return [r for r in csv.reader(io.StringIO(body.lstrip("\ufeff"))) if r and r[0] == "Total"][-1]
+
+    assert totals((await browser.get("/admin/progress.csv"))[1]) == ["Total", "6", "3", "67%"]
+    assert totals((await browser.get("/admin/progress.csv?language=fr"))[1]) == ["Total", "1", "1", "50%"]
+    assert totals((await browser.get("/admin/progress.csv?language=ar"))[1]) == ["Total", "1", "0", "100%"]
+    assert totals((await browser.get("/admin/progress.csv?language=fr&platform=slack"))[1]) == [
+        "Total",
+        "1",
+        "0",
+        "100%",
+    ]
+    _, html, _ = await browser.get("/admin/progress?language=fr")
+    assert "keeps no language" not in html
+
+
 async def test_review_has_its_page_behind_the_sign_in(browser: Browser, console: ConsoleBot) -> None:
     await browser.sign_in(console.link()[0])
     status, html, _ = await browser.get("/admin/review")
     assert status == 200
-    assert "not available yet" in html
+    assert "<h1>Review of questions</h1>" in html
+    assert "No question is waiting for review." in html
     assert 'aria-current="page"' in html
 
 
