@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from axe_core_python.base import AXE_SCRIPT
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.auxil.console import SECRET_USER, ConsoleBot, ServedConsole
@@ -46,11 +47,25 @@ def axe(driver: Any) -> list[dict[str, Any]]:
     ]
 
 
+def _new_page_loaded(driver: Any) -> bool:
+    return bool(driver.execute_script("return !window.hocOldPage && document.readyState === 'complete'"))
+
+
+def navigates(driver: Any, action: Callable[[], object]) -> None:
+    """Run ``action`` and wait until another document replaced this one and finished loading.
+
+    The old document is marked with a script property the new one does not have. Waiting for the
+    old ``<html>`` to go stale instead races chromedriver: while the old document is being torn
+    down it can answer "node does not belong to the document" (an unknown error, not a stale one).
+    """
+    driver.execute_script("window.hocOldPage = true")
+    action()
+    WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(_new_page_loaded)
+
+
 def follow(driver: Any, element: Any) -> None:
     """Click ``element`` and wait until the next page replaced this one."""
-    page = driver.find_element(By.TAG_NAME, "html")
-    element.click()
-    WebDriverWait(driver, 10).until(staleness_of(page))
+    navigates(driver, element.click)
 
 
 def sign_in(driver: Any, site: Site) -> None:

@@ -22,7 +22,6 @@ from typing import Any
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from bot.core.messages import IncomingMessage
@@ -30,7 +29,7 @@ from bot.knowledge import default_kb_dir
 from bot.store.engine import open_store
 from tests.auxil.console import ConsoleBot, ServedConsole
 from tests.browser.conftest import SCREENSHOTS
-from tests.browser.test_console_browser import axe, follow, shot
+from tests.browser.test_console_browser import axe, follow, navigates, shot
 from tests.integration.test_review import ASSIGNED, OFF_TOPIC
 
 #: Longest an apply may take here (retraining and two evaluations take about a minute on 2 cores).
@@ -142,9 +141,7 @@ def test_the_review_page_by_keyboard_only_and_axe(fresh: Any, review_site: Revie
     assert seen.index("f-language") < seen.index(decisions[0])
     assert seen[-1] == "Apply the choices"
     # Enter on the button with nothing chosen: the form comes back with an alert, nothing applied.
-    page = fresh.find_element(By.TAG_NAME, "html")
-    fresh.switch_to.active_element.send_keys(Keys.ENTER)
-    WebDriverWait(fresh, 10).until(staleness_of(page))
+    navigates(fresh, lambda: fresh.switch_to.active_element.send_keys(Keys.ENTER))
     assert "at least one group" in fresh.find_element(By.CSS_SELECTOR, "[role=alert]").text
     # The language filter, by keyboard too.
     fresh.find_element(By.ID, "f-language").send_keys("Français")
