@@ -6,9 +6,9 @@ by side, in the same run, on question sets kept apart:
   classifier, 10-fold cross-validation over the examples (a fit per question would take hours).
 - ``tuned``: the team's own sets (``tests/fixtures/eval/questions.yaml``, ``multilingual.yaml``,
   ``offtopic.yaml``), which the word-overlap matcher was tuned on.
-- ``blind``: ``tests/fixtures/eval/blind/`` and ``blind-2/`` to ``blind-6/``, written without seeing
+- ``blind``: ``tests/fixtures/eval/blind/`` and ``blind-2/``, ``blind-3/``…, written without seeing
   the knowledge base and frozen before the classifier's settings and examples were chosen on them
-  (``blind-2`` to ``blind-6`` were the fresh sets of earlier rounds: once scored, a fresh set becomes a
+  (``blind-2`` and later were the fresh sets of earlier rounds: once scored, a fresh set becomes a
   blind set and a new one is written).
 - ``fresh``: ``tests/fixtures/eval/fresh/``, written the same way after the last tuning and
   never tuned on: the figure that predicts users; ``fresh unseen`` leaves out its questions that are,
@@ -168,7 +168,7 @@ def main() -> int:
     langs = args.lang or ["fr", "en", "es", "de", "it", "pt", "nl", "tr", "ko", "ar"]
     sets = {
         "tuned": load_set(EVAL / "questions.yaml", EVAL / "multilingual.yaml", EVAL / "offtopic.yaml"),
-        "blind": load_set(*(EVAL / name for name in ("blind", "blind-2", "blind-3", "blind-4", "blind-5", "blind-6"))),
+        "blind": load_set(*sorted(path for path in EVAL.glob("blind*") if path.is_dir())),
         "fresh": load_set(EVAL / "fresh") if (EVAL / "fresh").is_dir() else {},
     }
     # A blind writer may write, word for word, a text the model learnt from: without those, the
