@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from bot.core.commands import Accepts, Vocabulary, no_arguments, split_command, strip_prefix
 from bot.core.guide_commands import GuideCommands
 from bot.core.knowledge import ENTRY_IDS, Content, Entry, KnowledgeBase
-from bot.core.lexicon import BYE_WORDS, OK_WORDS, SMALLTALK_WORDS, STEP_WORDS, THANKS_WORDS
+from bot.core.lexicon import BYE_WORDS, GREETING_WORDS, OK_WORDS, SMALLTALK_WORDS, STEP_WORDS, THANKS_WORDS
 from bot.core.matching import Match, Matcher
 from bot.core.messages import Button, IncomingMessage, Link, Reply, fit_label
 from bot.core.ports import Clock, Store, Translations, Translator, UserKey, UserState
@@ -219,6 +219,8 @@ class Handler:
                 )
             )
         replies = self._dispatch(turn, text, first_contact)
+        if first_contact and self.welcome is not None and _introduction(text, replies):
+            replies = []  # "Bonjour, je suis à la mairie de Rennes": the welcome answers it
         if any(r.kind == "forget" for r in replies):
             return replies  # the user asked to be erased: keep nothing, not even this turn
         self._save(turn, stored)
@@ -543,4 +545,22 @@ def stored_lang(user: UserState, handler: Handler) -> str:
     """The language ``user`` was answered in before this turn."""
     return handler.translations.negotiate(
         user.written_lang or user.locale_hint or handler.settings.default_locale, handler.settings.default_locale
+    )
+
+
+#: Question marks of the languages served (Latin, Arabic, full-width, Spanish opening).
+_QUESTION_MARKS = ("?", "؟", "？", "¿")
+
+
+def _introduction(text: str, replies: list[Reply]) -> bool:
+    """Whether a first message is a greeting with an introduction ("Hallo, ich bin Koordinatorin beim
+    Schulamt Freiburg") that found no answer: no question mark, the first word a greeting, and only a
+    fallback to show for it."""
+    words = normalize(text).split()
+    return (
+        bool(words)
+        and words[0] in GREETING_WORDS
+        and not any(mark in text for mark in _QUESTION_MARKS)
+        and bool(replies)
+        and all(r.kind == "fallback" for r in replies)
     )

@@ -147,14 +147,25 @@ SMALLTALK_WORDS: frozenset[str] = frozenset(
             afsluiten cikis 종료 خروج
             안녕히 계세요 가세요 잘가요 좋아요 네 알겠습니다 알겠어요 حسنا تمام طيب مع السلامة سلام
             안녕하세요 안녕 감사합니다 고맙습니다 감사해요 شكرا
-            مرحبا اهلا السلام عليكم وعليكم"""
+            مرحبا اهلا السلام عليكم وعليكم
+            fois so je u wel schon schoen mil valeu sagol sagolun eyvallah ederim dankeschon dankjewel danku
+            고마워 고마워요 정말 너무 감사 수고하셨습니다 수고하세요 جزيلا كثيرا مشكور مشكورة الف تسلم يعطيك العافيه"""
+    )
+)
+#: Words a greeting starts with ("Bonjour, je suis…", "Hallo, ich bin…").
+GREETING_WORDS: frozenset[str] = frozenset(
+    _words(
+        """bonjour salut coucou bonsoir hello hi hey hola hallo moin servus gruezi ciao salve ola oi
+            merhaba selam dag hoi goedemorgen goedemiddag good buenos buenas bom boa buongiorno buonasera
+            안녕하세요 안녕 مرحبا اهلا السلام"""
     )
 )
 #: Words that mark the message as thanks rather than a greeting.
 THANKS_WORDS: frozenset[str] = frozenset(
     _words(
         """merci thanks thank thx ty gracias danke grazie obrigado obrigada bedankt dank tesekkurler
-            tesekkur 감사합니다 고맙습니다 감사해요 شكرا"""
+            tesekkur valeu sagol sagolun eyvallah dankeschon dankjewel danku 감사합니다 고맙습니다 감사해요
+            고마워 고마워요 감사 수고하셨습니다 شكرا مشكور مشكورة تسلم العافيه"""
     )
 )
 #: Words that mark the message as a goodbye.

@@ -103,8 +103,29 @@ def test_goodbye_or_quit_gets_a_goodbye_not_an_entry(h: Harness, text: str) -> N
     assert not reply.buttons
 
 
-def test_thanks_gets_short_reply(h: Harness) -> None:
-    [reply] = h.send("merci !")
+@pytest.mark.parametrize(
+    "text",
+    [
+        "merci !",
+        "merci mille fois",
+        "thank you so much",
+        "mil gracias",
+        "muito obrigado",
+        "valeu!",
+        "danke schön",
+        "dank je wel",
+        "dank u wel",
+        "çok teşekkür ederim",
+        "sağol",
+        "정말 감사합니다",
+        "고마워요",
+        "شكرا جزيلا",
+        "مشكور",
+        "يعطيك العافية",
+    ],
+)
+def test_thanks_gets_short_reply(h: Harness, text: str) -> None:
+    *_, reply = h.send(text)  # a word of another language may come after a note on the language
     assert reply.kind == "smalltalk"
     assert reply.topic is None
     assert not reply.buttons
@@ -209,3 +230,33 @@ def test_off_topic_questions_fall_back_with_the_faq_never_a_step(h: Harness, tex
     assert reply.kind == "fallback"
     assert reply.topic is None
     assert any("/faq" in link.url for link in reply.links)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Bonjour ! je suis à la mairie de Rennes", "fr"),
+        ("Hallo, ich bin Koordinatorin beim Schulamt Freiburg", "de"),
+        ("hi there, I'm the STEM lead for Leeds City Council", "en"),
+        ("مرحبا، أنا منسقة في مديرية التعليم", "ar"),
+    ],
+)
+def test_a_first_message_that_introduces_oneself_gets_the_welcome_alone(text: str, lang: str) -> None:
+    h = Harness(store=MemoryStore())
+    [welcome] = h.send(text)
+    assert welcome.kind == "welcome"
+    assert welcome.lang == lang
+    # Later, the same words are answered as anything else is.
+    assert [r.kind for r in h.send(text)] == ["fallback"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Bonjour, quel temps fera-t-il demain ?", "je suis à la mairie de Rennes", "bonjour, comment recruter des écoles"],
+)
+def test_a_first_question_is_answered_after_the_welcome(text: str) -> None:
+    h = Harness(store=MemoryStore())
+    welcome, *replies = h.send(text)
+    assert welcome.kind == "welcome"
+    assert replies, text
+    assert replies[0].kind in {"fallback", "answer"}, replies

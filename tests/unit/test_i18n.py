@@ -202,3 +202,13 @@ def test_shipped_catalogs_speak_their_own_language(catalogs: Catalogs) -> None:
 def test_default_locales_dir(tmp_path: Path) -> None:
     assert default_locales_dir({"HOC_LOCALES_DIR": str(tmp_path)}) == tmp_path
     assert (default_locales_dir({}) / "messages.pot").is_file()
+
+
+def test_arabic_counts_use_the_dual_and_the_right_case(catalogs: Catalogs) -> None:
+    t = catalogs.get("ar")
+    days = {n: t.ngettext(*EVENT_DAY, n).format(date="", count=n) for n in (1, 2, 3, 11, 100)}
+    assert days[1].endswith("(بعد يوم واحد)")
+    assert days[2].endswith("(بعد يومين)")
+    assert days[3].endswith("(بعد 3 أيام)")
+    assert days[11].endswith("(بعد 11 يومًا)")
+    assert days[100].endswith("(بعد 100 يوم)")
