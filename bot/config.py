@@ -26,8 +26,8 @@ class Settings:
         database_url: ``DATABASE_URL``, else SQLite at ``HOC_DB`` (./hoc-bot.sqlite3).
         event_date: ``HOC_EVENT_DATE``: default event date (Computer Science Education Week).
         match: Matcher thresholds (``HOC_MATCH_ANSWER``, ``HOC_MATCH_CLARIFY``, ``HOC_MATCH_MARGIN`` for
-            word overlap; ``HOC_MODEL_ANSWER``, ``HOC_MODEL_CLARIFY``, ``HOC_MODEL_MARGIN`` for the
-            trained classifier).
+            word overlap; ``HOC_MODEL_ANSWER``, ``HOC_MODEL_CLARIFY``, ``HOC_MODEL_MARGIN``,
+            ``HOC_MODEL_OFF_TOPIC`` for the trained classifier).
         max_input: ``HOC_MAX_INPUT``: longest message read.
         rate_limit: ``HOC_RATE_LIMIT``: messages one chat user may send per 10 seconds (0: no limit).
         question_retention_days: ``HOC_QUESTION_RETENTION_DAYS``: days the questions log keeps a question.
@@ -76,6 +76,7 @@ class Settings:
             model_answer=_number(env, "HOC_MODEL_ANSWER", defaults.model_answer, 0, 100),
             model_clarify=_number(env, "HOC_MODEL_CLARIFY", defaults.model_clarify, 0, 100),
             model_margin=_number(env, "HOC_MODEL_MARGIN", defaults.model_margin, 0, 100),
+            model_off_topic=_number(env, "HOC_MODEL_OFF_TOPIC", defaults.model_off_topic, 0, 100),
         )
         if match.clarify_threshold > match.answer_threshold:
             raise ConfigError("HOC_MATCH_CLARIFY: must not be above HOC_MATCH_ANSWER")

@@ -49,6 +49,10 @@ class MatchConfig:
             offered as a choice next to the best one.
         model_margin: With a trained classifier: the best entry's probability (in %) must lead the
             runner-up's by this much to be answered outright; otherwise both are offered.
+        model_off_topic: With a trained classifier: an entry is answered outright only while the
+            probability (in %) that the question is off-topic stays below this; from it, the entry
+            is offered as a choice instead (near-domain questions about salaries, other events'
+            posts or other pages of the website are often half-way between).
     """
 
     answer_threshold: float = 50.0
@@ -61,6 +65,7 @@ class MatchConfig:
     model_clarify: float = 25.0
     model_choice: float = 12.0
     model_margin: float = 15.0
+    model_off_topic: float = 25.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -486,11 +491,17 @@ class Matcher:
             return Match("fallback", None, 0.0, (), lang, guesses=guesses)
         best_id, best = entries[0]
         score = round(best, 1)
-        both = self._two_requests(text, prediction)
+        # Halves that each sound like a step do not make a question the model finds off-topic.
+        both = self._two_requests(text, prediction) if best > off_topic else ()
         if len(both) > 1:
             return Match("clarify", best_id, score, both[: cfg.max_suggestions], lang, several=True, guesses=guesses)
         runner_up = entries[1][1] if len(entries) > 1 else 0.0
-        if best >= cfg.model_answer and best > off_topic and best - runner_up >= cfg.model_margin:
+        if (
+            best >= cfg.model_answer
+            and off_topic < cfg.model_off_topic
+            and best > off_topic
+            and best - runner_up >= cfg.model_margin
+        ):
             return Match("answer", best_id, score, (), lang, guesses=guesses)
         if best >= cfg.model_clarify and best > off_topic:
             picks = tuple(eid for eid, p in entries if p >= cfg.model_choice)[: cfg.max_suggestions]

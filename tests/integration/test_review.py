@@ -38,7 +38,7 @@ ASSIGNED = [
     ("fr", "after-hour-of-code", "comment remercier les bénévoles après", "comment remercier les benevole apres"),
 ]
 #: An off-topic question that asks for two things: "did you mean" offers two steps.
-OFF_TOPIC = ("en", "homepage banner for the library or twitter post for the summer camp")
+OFF_TOPIC = ("en", "a homepage banner and a facebook post about the chess club")
 
 
 @pytest.fixture

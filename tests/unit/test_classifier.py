@@ -232,6 +232,7 @@ WORDS = {
     "gamma": [0.0, 0.0, 9.0, 0.0],
     "weather": [0.0, 0.0, 0.0, 9.0],
     "delta": [5.0, 4.8, 0.0, 0.0],  # a 55 %, b 45 %: both likely enough, too close to choose
+    "salary": [3.0, 0.0, 0.0, 2.3],  # a 61 %, off-topic 30 %: likely, but off-topic is too likely to answer
 }
 
 
@@ -243,8 +244,12 @@ WORDS = {
         # Two steps asked at once: both offered.
         ("alpha beta", "clarify", "a", ("a", "b")),
         ("alpha beta gamma", "clarify", "a", ("a", "b", "c")),
+        # Two halves that each sound like a step, in a question off-topic as a whole: not offered.
+        ("alpha or beta or weather weather", "fallback", None, ()),
         # Two entries within the margin: both offered.
         ("delta", "clarify", "a", ("a", "b")),
+        # An entry likely enough, off-topic likely too: the entry is offered, not answered.
+        ("salary", "clarify", "a", ("a",)),
         # Off-topic likelier than any entry.
         ("weather", "fallback", None, ()),
         ("alpha weather", "fallback", None, ()),
@@ -269,6 +274,9 @@ def test_thresholds_come_from_the_config() -> None:
     assert Matcher(kb, MatchConfig(model_margin=0.0)).match("delta").decision == "answer"
     assert Matcher(kb, Settings.from_env({"HOC_MODEL_MARGIN": "5"}).match).match("delta").decision == "answer"
     assert Matcher(kb, Settings.from_env({}).match).match("delta").decision == "clarify"
+    assert Matcher(kb, MatchConfig(model_off_topic=35.0)).match("salary").decision == "answer"
+    assert Matcher(kb, Settings.from_env({"HOC_MODEL_OFF_TOPIC": "35"}).match).match("salary").decision == "answer"
+    assert Matcher(kb, Settings.from_env({}).match).match("salary").decision == "clarify"
 
 
 def test_score_is_the_probability_in_percent() -> None:
