@@ -555,12 +555,12 @@ _QUESTION_MARKS = ("?", "؟", "？", "¿")
 def _introduction(text: str, replies: list[Reply]) -> bool:
     """Whether a first message is a greeting with an introduction ("Hallo, ich bin Koordinatorin beim
     Schulamt Freiburg") that found no answer: no question mark, the first word a greeting, and only a
-    fallback to show for it."""
+    fallback or a "did you mean" to show for it."""
     words = normalize(text).split()
     return (
         bool(words)
         and words[0] in GREETING_WORDS
         and not any(mark in text for mark in _QUESTION_MARKS)
         and bool(replies)
-        and all(r.kind == "fallback" for r in replies)
+        and all(r.kind in {"fallback", "clarify"} for r in replies)
     )
