@@ -133,25 +133,6 @@ STOPWORDS: Mapping[str, frozenset[str]] = {
     ),
 }
 
-#: Whole messages that are only a greeting, thanks or goodbye (folded, without punctuation).
-SMALLTALK_WORDS: frozenset[str] = frozenset(
-    _words(
-        """bonjour salut coucou bonsoir hello hi hey hola hallo ciao ola ola merhaba selam merci thanks
-            thank thx ty gracias danke grazie obrigado obrigada bedankt dank tesekkurler tesekkur beaucoup
-            much very lot you a vielen mille tante molto muito muchas hartelijk cok bye au revoir goodbye
-            adios tschuss tot ziens gorusuruz revoir bonne journee good morning afternoon evening day
-            top super cool parfait perfect great genial ok okay d accord journee soiree arrivederci
-            adeus tchau hasta luego pronto later see ya cya doei dag hoscakal gule vale perfecto claro
-            va bene perfetto certo tudo bem beleza otimo perfeito prima gut alles klar goed oke tamam peki
-            anladim fine alright noted got it entendu okey quit exit quitter salir uscire sair beenden
-            afsluiten cikis 종료 خروج
-            안녕히 계세요 가세요 잘가요 좋아요 네 알겠습니다 알겠어요 حسنا تمام طيب مع السلامة سلام
-            안녕하세요 안녕 감사합니다 고맙습니다 감사해요 شكرا
-            مرحبا اهلا السلام عليكم وعليكم
-            fois so je u wel schon schoen mil valeu sagol sagolun eyvallah ederim dankeschon dankjewel danku
-            고마워 고마워요 정말 너무 감사 수고하셨습니다 수고하세요 جزيلا كثيرا مشكور مشكورة الف تسلم يعطيك العافيه"""
-    )
-)
 #: Words a greeting starts with ("Bonjour, je suis…", "Hallo, ich bin…").
 GREETING_WORDS: frozenset[str] = frozenset(
     _words(
@@ -183,6 +164,21 @@ OK_WORDS: frozenset[str] = frozenset(
             vale perfecto genial claro va bene perfetto certo tudo bem beleza otimo otimo perfeito prima
             gut alles klar goed oke tamam peki anladim 좋아요 네 알겠습니다 알겠어요 حسنا تمام طيب"""
     )
+)
+#: Whole messages that are only a greeting, thanks, goodbye or acknowledgement (folded, without
+#: punctuation): the words above and those that pad them ("merci beaucoup", "dank je wel", "bom dia").
+SMALLTALK_WORDS: frozenset[str] = (
+    frozenset(
+        _words(
+            """a you so very much lot beaucoup fois mille mil tante molto muito muchas vielen hartelijk cok
+                je u wel schon schoen ederim au morning afternoon evening day dia dias tarde tardes noches
+                noite 정말 너무 수고하세요 الف جزيلا كثيرا يعطيك عليكم وعليكم"""
+        )
+    )
+    | GREETING_WORDS
+    | THANKS_WORDS
+    | BYE_WORDS
+    | OK_WORDS
 )
 
 #: Words for "step" in the guide's languages (folded), for "étape 3", "step 3", "3단계".
